@@ -1,0 +1,67 @@
+"""The device's one typed configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class WakeConfig:
+    """Wake word detection (openWakeWord)."""
+
+    models: tuple[str, ...] = ()
+    """Bundled model names or ``.onnx`` paths; empty: every bundled model."""
+    threshold: float = 0.5
+    """Score that fires a detection (openWakeWord's documented default)."""
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """End-of-speech detection (Silero VAD)."""
+
+    speech_threshold: float = 0.5
+    """VAD probability at or above which a frame is speech (Silero's default)."""
+    hangover_ms: float = 640.0
+    """Silence after speech that ends the utterance, ms."""
+    no_speech_timeout_ms: float = 3000.0
+    """Wake word then this long without speech: the utterance ends with route none, ms."""
+    max_utterance_ms: float = 15000.0
+    """Longest utterance; the audio so far is processed, not dropped, ms."""
+
+
+@dataclass(frozen=True)
+class UplinkConfig:
+    """Where and how long to ask the remote tiers."""
+
+    regional: tuple[str, ...] = ()
+    """``host:port`` of the regional tier(s); the first is used."""
+    cloud: str | None = None
+    """``host:port`` of the cloud tier."""
+    connect_timeout_s: float = 2.0
+    """How long to wait for a tier to accept the stream, s."""
+    result_timeout_s: float = 10.0
+    """How long after end of audio to wait for a tier's final result, s."""
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """Everything the device needs, in one object."""
+
+    wake: WakeConfig = field(default_factory=WakeConfig)
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    uplink: UplinkConfig = field(default_factory=UplinkConfig)
+    policy: str = "parallel"
+    """"parallel", "local-first", "remote-only" or "local-only" (DESIGN.md)."""
+    local_model: str = "tiny.en"
+    """On-device Whisper: packaged name, directory or faster-whisper name."""
+    local_min_confidence: float = 0.6
+    """A local intent acts only at or above this ASR confidence (0..1)."""
+    language: str = "en"
+    device_id: str = "proxima-demo"
+    area: str = ""
+    """Room the device stands in, sent to the tiers."""
+    time_zone: str = ""
+    """IANA time zone; empty: the machine's."""
+
+
+POLICIES = ("parallel", "local-first", "remote-only", "local-only")

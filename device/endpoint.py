@@ -1,0 +1,51 @@
+"""Endpointing: deciding that the user has stopped speaking (Silero VAD).
+
+Silero VAD (the ONNX model openWakeWord ships, run by onnxruntime) scores each
+80 ms frame as two 40 ms chunks. The utterance ends after ``hangover_ms`` of
+non-speech following speech, after ``no_speech_timeout_ms`` with no speech at
+all, or at ``max_utterance_ms``.
+"""
+
+from __future__ import annotations
+
+from device.config import EndpointConfig
+from device.events import AudioFrame, Endpoint
+
+
+class Endpointer:
+    """One utterance at a time: :meth:`start` at the wake word, then :meth:`process` each frame."""
+
+    def __init__(self, cfg: EndpointConfig) -> None:
+        from openwakeword.vad import VAD
+
+        self.cfg = cfg
+        self._vad = VAD()
+        self._start_ms = 0.0
+        self.speech_end_ms: float | None = None
+        """End of the last frame scored as speech, ms; None before any speech."""
+        self.probability = 0.0
+        """Latest speech probability, 0..1."""
+
+    def start(self, at_ms: float) -> None:
+        """Begin an utterance at stream time ``at_ms`` (the wake word's end)."""
+        self._vad.reset_states()
+        self._start_ms = at_ms
+        self.speech_end_ms = None
+
+    def process(self, frame: AudioFrame) -> Endpoint | None:
+        """Score ``frame``; an :class:`Endpoint` when the utterance is over."""
+        self.probability = float(self._vad.predict(frame.samples, frame_size=640))
+        if self.probability >= self.cfg.speech_threshold:
+            self.speech_end_ms = frame.end_ms
+        now = frame.end_ms
+        if self.speech_end_ms is not None and now - self.speech_end_ms >= self.cfg.hangover_ms:
+            return Endpoint("speech_end", self.speech_end_ms, now)
+        if self.speech_end_ms is None and now - self._start_ms >= self.cfg.no_speech_timeout_ms:
+            return Endpoint("no_speech", None, now)
+        if now - self._start_ms >= self.cfg.max_utterance_ms:
+            return Endpoint("max_length", self.speech_end_ms, now)
+        return None
+
+    def finish(self, at_ms: float) -> Endpoint:
+        """The stream ended while the utterance was open."""
+        return Endpoint("stream_end", self.speech_end_ms, at_ms)

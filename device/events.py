@@ -1,0 +1,96 @@
+"""Events passed between the device's stages, as frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from proxima.nlu import Intent
+from proxima.tracing import SpanRecord
+
+
+@dataclass(frozen=True)
+class AudioFrame:
+    """80 ms of pipeline audio."""
+
+    samples: np.ndarray
+    """``int16[1280]`` at 16 kHz mono."""
+    start_ms: float
+    """Stream time of the first sample, ms."""
+
+    @property
+    def end_ms(self) -> float:
+        return self.start_ms + len(self.samples) * 1000.0 / 16000
+
+
+@dataclass(frozen=True)
+class WakeDetection:
+    """A wake word fired."""
+
+    model: str
+    """openWakeWord model name, e.g. ``hey_mycroft``."""
+    score: float
+    """Peak score in the firing frame, 0..1."""
+    end_ms: float
+    """Stream time of the end of the frame that fired, ms: the trace's origin."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The endpointer's decision that the utterance is over."""
+
+    reason: str
+    """"speech_end" (hangover elapsed), "no_speech" (timeout), "max_length" or "stream_end"."""
+    speech_end_ms: float | None
+    """End of the last frame the VAD scored as speech, ms; None when there was none."""
+    decided_ms: float
+    """Stream time of the decision (end of the deciding frame), ms."""
+
+
+@dataclass(frozen=True)
+class RemoteResult:
+    """A remote tier's final answer."""
+
+    tier: str
+    """"regional" or "cloud"."""
+    transcript: str
+    intent: Intent | None
+    reply: str
+    trace_id: str
+    """Trace the server's spans joined (32 hex digits)."""
+    spans: tuple[SpanRecord, ...] = ()
+    """The server's stages, placed on the device's timeline."""
+
+
+@dataclass(frozen=True)
+class UtteranceResult:
+    """What one utterance produced: the DESIGN.md JSON object."""
+
+    utterance_id: str
+    trace_id: str
+    wake_word: str | None
+    wake_score: float | None
+    route: str
+    """"local", "regional", "cloud", "offline" or "none"."""
+    transcript: str
+    intent: Intent | None
+    reply: str
+    error: str | None
+    spans: tuple[SpanRecord, ...]
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "utterance_id": self.utterance_id,
+            "trace_id": self.trace_id,
+            "wake_word": self.wake_word,
+            "wake_score": None if self.wake_score is None else round(self.wake_score, 3),
+            "route": self.route,
+            "transcript": self.transcript,
+            "intent": None if self.intent is None else self.intent.to_json(),
+            "reply": self.reply,
+            "error": self.error,
+            "spans": [s.to_json() for s in self.spans],
+            "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
+        }

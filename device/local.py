@@ -1,0 +1,36 @@
+"""The local fast path: on-device ASR (Whisper tiny.en, int8) and intent templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from proxima.asr import AsrResult, Transcriber, TranscriptionOptions
+from proxima.nlu import Intent, IntentParser
+
+TEMPLATES = Path(__file__).parent / "intents" / "local_en.yaml"
+
+
+class LocalPath:
+    """Transcribes and understands short commands on the device.
+
+    Args:
+        model: ``tiny.en`` (packaged), a model directory or a faster-whisper name.
+
+    Raises:
+        proxima.models.ModelError: the model cannot be loaded.
+    """
+
+    def __init__(self, model: str = "tiny.en", language: str = "en") -> None:
+        self.asr = Transcriber(model, TranscriptionOptions(language=language, beam_size=1))
+        self.parser = IntentParser(TEMPLATES)
+        self.asr.transcribe(np.zeros(8000, np.int16))  # warm-up: the first decode allocates
+
+    def transcribe(self, audio: np.ndarray) -> AsrResult:
+        """Transcribe ``int16[n]`` at 16 kHz mono."""
+        return self.asr.transcribe(audio)
+
+    def understand(self, asr: AsrResult) -> Intent | None:
+        """The local intent of a transcript, or None when it is not a local command."""
+        return self.parser.parse(asr.text, asr.confidence)

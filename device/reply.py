@@ -1,0 +1,41 @@
+"""Presenting each utterance's result: one JSON line, or a human summary
+with a compact waterfall of its spans."""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from device.events import UtteranceResult
+from proxima.tracing import waterfall
+
+
+def json_line(result: UtteranceResult) -> str:
+    """The DESIGN.md JSON object on one line."""
+    return json.dumps(result.to_json(), ensure_ascii=False)
+
+
+def human_text(result: UtteranceResult) -> str:
+    """Wake word, route, transcript, intent, reply, latency and waterfall."""
+    wake = f"{result.wake_word} ({result.wake_score:.2f})" if result.wake_word else "-"
+    lines = [f"utterance {result.utterance_id}  wake word {wake}  route {result.route}"]
+    lines.append(f"  heard:  {result.transcript or '(nothing)'}")
+    if result.intent is not None:
+        slots = ", ".join(f"{k}={v}" for k, v in result.intent.slots.items())
+        lines.append(f"  intent: {result.intent.name}({slots})  confidence {result.intent.confidence:.2f}")
+    else:
+        lines.append("  intent: none")
+    lines.append(f"  reply:  {result.reply}")
+    if result.error:
+        lines.append(f"  error:  {result.error}")
+    lat = result.latency_ms
+    if "speech_end_to_reply" in lat:
+        lines.append(f"  latency: speech end -> reply {lat['speech_end_to_reply']:.0f} ms, endpoint -> reply {lat['endpoint_to_reply']:.0f} ms")
+    lines.append(f"  trace {result.trace_id}")
+    lines += waterfall(result.spans)
+    return "\n".join(lines)
+
+
+def emit(result: UtteranceResult, out: IO[str], as_json: bool) -> None:
+    out.write((json_line(result) if as_json else human_text(result) + "\n") + "\n")
+    out.flush()

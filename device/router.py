@@ -1,0 +1,169 @@
+"""The router: the hybrid decision for one utterance (DESIGN.md's policies).
+
+- ``parallel``: stream to the uplink from the wake word on; at the endpoint run
+  the local path; a confident local intent acts locally and cancels the
+  uplink, otherwise the remote result answers.
+- ``local-first``: nothing leaves the device until the local path declines.
+- ``remote-only`` / ``local-only``: for comparison and offline devices.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from opentelemetry import trace
+
+from device.config import DeviceConfig
+from device.events import Endpoint, RemoteResult, UtteranceResult, WakeDetection
+from device.local import LocalPath
+from device.skills import LocalSkills
+from device.uplink import Uplink, UplinkStream, stream_config
+from proxima.nlu import Intent
+from proxima.tracing import HOP_ATTRIBUTE, SpanCollector, StreamClock, records_from_spans, trace_id_hex
+
+NO_SPEECH_REPLY = "I didn't hear anything after the wake word."
+OFFLINE_REPLY = "I can't reach the network right now, so I can't answer that."
+LOCAL_ONLY_REPLY = "I can't do that on this device, and its network use is turned off."
+NOT_HEARD_REPLY = "Sorry, I didn't catch that."
+
+
+@dataclass
+class Utterance:
+    """One open utterance: from the wake word to the reply."""
+
+    id: str
+    wake: WakeDetection
+    root: trace.Span
+    """The ``utterance`` span; every other span of the trace hangs off it."""
+    stream: UplinkStream | None = None
+    audio: list[np.ndarray] = field(default_factory=list)
+    """``int16`` frames since the wake word."""
+
+
+class Router:
+    """Runs the policy for each utterance and produces its result."""
+
+    def __init__(self, cfg: DeviceConfig, local: LocalPath | None, skills: LocalSkills,
+                 uplink: Uplink | None, tracer: trace.Tracer, collector: SpanCollector, clock: StreamClock) -> None:
+        self.cfg = cfg
+        self.local = local
+        self.skills = skills
+        self.uplink = uplink
+        self._tracer = tracer
+        self._collector = collector
+        self._clock = clock
+
+    @property
+    def streams_live(self) -> bool:
+        return self.cfg.policy in ("parallel", "remote-only") and self.uplink is not None
+
+    def begin(self, wake: WakeDetection) -> Utterance:
+        """Open an utterance at the wake word: the trace starts at its end."""
+        root = self._tracer.start_span("utterance", start_time=self._clock.to_ns(wake.end_ms),
+                                       attributes={HOP_ATTRIBUTE: "device", "proxima.wake_word": wake.model})
+        utt = Utterance(id=uuid.uuid4().hex[:16], wake=wake, root=root)
+        self._span("device.wake", utt, wake.end_ms, self._clock.now(), score=wake.score)
+        if self.streams_live:
+            utt.stream = self._open_stream(utt)
+        return utt
+
+    def add_audio(self, utt: Utterance, samples: np.ndarray) -> None:
+        utt.audio.append(samples)
+        if utt.stream is not None:
+            utt.stream.send(samples)
+
+    def finish(self, utt: Utterance, ep: Endpoint) -> UtteranceResult:
+        """Decide and answer at the endpoint; returns the utterance's result."""
+        speech_end = ep.speech_end_ms if ep.speech_end_ms is not None else ep.decided_ms
+        self._span("device.capture", utt, utt.wake.end_ms, speech_end)
+        self._span("device.endpoint", utt, speech_end, ep.decided_ms, reason=ep.reason)
+        audio = np.concatenate(utt.audio) if utt.audio else np.zeros(0, np.int16)
+
+        route, transcript, intent, reply, error = "none", "", None, NO_SPEECH_REPLY, None
+        remote: RemoteResult | None = None
+        if ep.speech_end_ms is None:
+            if utt.stream is not None:
+                utt.stream.cancel()
+        else:
+            if utt.stream is not None:
+                utt.stream.end()  # the tier decodes while the device does
+            local_intent, transcript = None, ""
+            if self.local is not None and self.cfg.policy != "remote-only":
+                local_intent, transcript = self._run_local(utt, audio)
+            confident = local_intent is not None and local_intent.confidence >= self.cfg.local_min_confidence
+            if confident or self.cfg.policy == "local-only" or self.uplink is None:
+                if utt.stream is not None:
+                    utt.stream.cancel()
+            else:
+                if utt.stream is None:  # local-first: the audio leaves only now
+                    utt.stream = self._open_stream(utt)
+                    self.add_audio_all(utt, audio)
+                    utt.stream.end()
+                remote = utt.stream.result()
+                if remote is None:
+                    error = "; ".join(utt.stream.errors) or "no remote tier configured"
+            if confident or (remote is None and local_intent is not None):
+                route, intent = "local", local_intent
+                with self._span_ctx("device.skill", utt):
+                    reply = self.skills.handle(local_intent, utt.id)
+            elif remote is not None:
+                route, transcript, intent, reply = remote.tier, remote.transcript, remote.intent, remote.reply
+            elif self.cfg.policy == "local-only" or self.uplink is None:
+                route, reply = "offline", LOCAL_ONLY_REPLY if transcript else NOT_HEARD_REPLY
+            else:
+                route, reply = "offline", OFFLINE_REPLY
+
+        reply_ms = self._clock.now()
+        utt.root.end(end_time=self._clock.to_ns(reply_ms))
+        trace_id = trace_id_hex(utt.root)
+        spans = records_from_spans(self._collector.pop(utt.root.get_span_context().trace_id), self._clock, utt.wake.end_ms)
+        if remote is not None:
+            spans += remote.spans
+        latency = {"endpoint_to_reply": reply_ms - ep.decided_ms, "wake_to_reply": reply_ms - utt.wake.end_ms}
+        if ep.speech_end_ms is not None:
+            latency = {"speech_end_to_reply": reply_ms - ep.speech_end_ms, **latency}
+        return UtteranceResult(
+            utterance_id=utt.id, trace_id=trace_id, wake_word=utt.wake.model, wake_score=utt.wake.score,
+            route=route, transcript=transcript, intent=intent, reply=reply, error=error,
+            spans=tuple(sorted(spans, key=lambda s: s.start_ms)), latency_ms=latency)
+
+    def add_audio_all(self, utt: Utterance, audio: np.ndarray) -> None:
+        if len(audio) and utt.stream is not None:
+            utt.stream.send(audio)
+
+    # -- helpers -------------------------------------------------------------------
+    def _run_local(self, utt: Utterance, audio: np.ndarray) -> tuple[Intent | None, str]:
+        with self._span_ctx("device.asr", utt):
+            asr = self.local.transcribe(audio)
+        with self._span_ctx("device.nlu", utt):
+            intent = self.local.understand(asr)
+        return intent, asr.text
+
+    def _open_stream(self, utt: Utterance) -> UplinkStream:
+        c = self.cfg
+        config = stream_config(utt.id, utt.wake.model, c.language, c.device_id, c.area, c.time_zone)
+        return self.uplink.open(config, utt.root, utt.wake.end_ms)
+
+    def _span(self, name: str, utt: Utterance, start_ms: float, end_ms: float, **attrs) -> None:
+        span = self._tracer.start_span(name, context=trace.set_span_in_context(utt.root),
+                                       start_time=self._clock.to_ns(start_ms),
+                                       attributes={HOP_ATTRIBUTE: "device", **attrs})
+        span.end(end_time=self._clock.to_ns(end_ms))
+
+    def _span_ctx(self, name: str, utt: Utterance):
+        return _TimedSpan(self, name, utt)
+
+
+class _TimedSpan:
+    """A device span over a block of work, timed on the stream clock."""
+
+    def __init__(self, router: Router, name: str, utt: Utterance) -> None:
+        self._router, self._name, self._utt = router, name, utt
+
+    def __enter__(self) -> None:
+        self._start = self._router._clock.now()
+
+    def __exit__(self, *exc) -> None:
+        self._router._span(self._name, self._utt, self._start, self._router._clock.now())

@@ -1,0 +1,236 @@
+"""The uplink: one gRPC stream per utterance, with failover across tiers.
+
+Tiers are tried in order (regional, then cloud). The stream keeps every
+sample of the utterance until a final result arrives, so a tier that fails
+before or during the utterance is replaced by the next one, which receives the
+whole utterance again: no speech is lost. When no tier answers, the result is
+None and the device answers offline.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import grpc
+import numpy as np
+from opentelemetry import trace
+
+from device.config import UplinkConfig
+from device.events import RemoteResult
+from protos.v1 import assistant_pb2 as pb
+from protos.v1 import assistant_pb2_grpc as pb_grpc
+from proxima.audio import SAMPLE_RATE, to_bytes
+from proxima.nlu import Intent
+from proxima.tracing import HOP_ATTRIBUTE, SpanRecord, StreamClock, inject_metadata
+
+FAILOVER_CODES = frozenset({
+    grpc.StatusCode.UNAVAILABLE,        # down, refused, or still warming up
+    grpc.StatusCode.DEADLINE_EXCEEDED,  # too slow
+    grpc.StatusCode.RESOURCE_EXHAUSTED, # full
+})
+"""Statuses after which the next tier gets the utterance."""
+
+RESEND_CHUNK_SAMPLES = 16_000
+"""Audio replayed to a new tier goes in 1 s messages (32 KB, under the 64 KiB limit)."""
+
+
+class Uplink:
+    """Channels to the tiers, shared by every utterance of the device.
+
+    Args:
+        cfg: tier addresses and timeouts.
+        clock: stream clock for span times.
+        tracer: OpenTelemetry tracer for ``device.uplink`` spans.
+    """
+
+    def __init__(self, cfg: UplinkConfig, clock: StreamClock, tracer: trace.Tracer) -> None:
+        self.cfg = cfg
+        self.tiers: list[tuple[str, str]] = [("regional", a) for a in cfg.regional[:1]]
+        if cfg.cloud:
+            self.tiers.append(("cloud", cfg.cloud))
+        self._channels = {addr: grpc.insecure_channel(addr) for _, addr in self.tiers}
+        self._clock = clock
+        self._tracer = tracer
+
+    def open(self, config: pb.StreamConfig, parent: trace.Span, origin_ms: float) -> "UplinkStream":
+        """Start streaming one utterance; ``origin_ms`` is its trace's start."""
+        return UplinkStream(self, config, parent, origin_ms)
+
+    def close(self) -> None:
+        for ch in self._channels.values():
+            ch.close()
+
+
+class UplinkStream:
+    """One utterance on its way to the tiers. Thread-safe.
+
+    Call :meth:`send` for each frame, then :meth:`end` (or :meth:`cancel`),
+    then :meth:`result`.
+    """
+
+    def __init__(self, uplink: Uplink, config: pb.StreamConfig, parent: trace.Span, origin_ms: float) -> None:
+        self._up = uplink
+        self._config = config
+        self._origin_ms = origin_ms
+        self._audio: list[np.ndarray] = []
+        self._cond = threading.Condition()
+        self._ended = self._cancelled = False
+        self._call: grpc.Future | None = None
+        self._timed_out = False
+        self._done = threading.Event()
+        self.result_value: RemoteResult | None = None
+        self.errors: list[str] = []
+        """One line per failed tier, e.g. ``regional: UNAVAILABLE (...)``."""
+        clock = uplink._clock
+        self._span = uplink._tracer.start_span(
+            "device.uplink", context=trace.set_span_in_context(parent),
+            start_time=clock.to_ns(clock.now()), attributes={HOP_ATTRIBUTE: "device"})
+        self._metadata = inject_metadata(parent)
+        self._thread = threading.Thread(target=self._run, name=f"uplink-{config.utterance_id}", daemon=True)
+        self._thread.start()
+
+    # -- the pipeline's side ---------------------------------------------------
+    def send(self, samples: np.ndarray) -> None:
+        """Queue ``int16[n]`` at 16 kHz for the current tier (and keep it for the next)."""
+        with self._cond:
+            self._audio.append(samples)
+            self._cond.notify_all()
+
+    def end(self) -> None:
+        """No more audio: the tier may produce its final result.
+
+        Starts the result timer: a tier that has no final result
+        ``result_timeout_s`` later is abandoned for the next one.
+        """
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
+        self._arm_timer()
+
+    def cancel(self) -> None:
+        """The device answered itself: stop the tier's work."""
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+            call = self._call
+        if call is not None:
+            call.cancel()
+        self._done.wait(2.0)
+
+    def result(self) -> RemoteResult | None:
+        """Wait for the final result; None when every tier failed (offline)."""
+        self._done.wait()
+        return self.result_value
+
+    # -- the stream's side -------------------------------------------------------
+    def _arm_timer(self) -> None:
+        def expire() -> None:
+            with self._cond:
+                self._timed_out = True
+                call = self._call
+            if call is not None and not self._done.is_set():
+                call.cancel()
+        self._timer = threading.Timer(self._up.cfg.result_timeout_s, expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _requests(self) -> Iterator[pb.ConverseRequest]:
+        yield pb.ConverseRequest(config=self._config)
+        sent = 0
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._cancelled or self._ended or len(self._audio) > sent)
+                pending = self._audio[sent:]
+                sent = len(self._audio)
+                ended, cancelled = self._ended, self._cancelled
+            if cancelled:
+                yield pb.ConverseRequest(cancel=pb.Cancel(reason="answered on the device"))
+                return
+            if pending:
+                audio = np.concatenate(pending)
+                for i in range(0, len(audio), RESEND_CHUNK_SAMPLES):
+                    yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(audio[i:i + RESEND_CHUNK_SAMPLES])))
+            if ended:
+                with self._cond:
+                    if sent < len(self._audio):
+                        continue
+                yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
+                return
+
+    def _run(self) -> None:
+        try:
+            for tier, address in self._up.tiers:
+                with self._cond:
+                    if self._cancelled:
+                        return
+                    self._timed_out = False
+                try:
+                    self.result_value = self._attempt(tier, address)
+                    self._span.set_attribute("proxima.tier", tier)
+                    return
+                except grpc.RpcError as err:
+                    code = err.code()
+                    if code == grpc.StatusCode.CANCELLED and self._timed_out:
+                        code = grpc.StatusCode.DEADLINE_EXCEEDED
+                    if code == grpc.StatusCode.CANCELLED and self._cancelled:
+                        return
+                    self.errors.append(f"{tier} at {address}: {code.name} ({err.details()})")
+                    if code not in FAILOVER_CODES:
+                        return
+        finally:
+            clock = self._up._clock
+            self._span.set_attribute("proxima.attempts", len(self.errors) + (self.result_value is not None))
+            self._span.end(end_time=clock.to_ns(clock.now()))
+            self._done.set()
+
+    def _attempt(self, tier: str, address: str) -> RemoteResult:
+        stub = pb_grpc.AssistantStub(self._up._channels[address])
+        cfg = self._up.cfg
+        call = stub.Converse(self._requests(), metadata=self._metadata,
+                             timeout=cfg.connect_timeout_s + 60.0 + cfg.result_timeout_s)
+        with self._cond:
+            self._call = call
+        final = None
+        for response in call:
+            if response.transcript.is_final:
+                final = response
+                break
+        if final is None:
+            raise _StreamEnded(tier)
+        recv_ms = self._up._clock.now()
+        intent = None
+        if final.HasField("intent"):
+            intent = Intent(final.intent.name, dict(final.intent.slots), final.intent.confidence)
+        # Place the server's stages so that its send time meets our receive time.
+        spans = tuple(
+            SpanRecord(t.name, final.tier or tier, recv_ms - (final.sent_ms - t.start_ms) - self._origin_ms, t.duration_ms)
+            for t in final.timings
+        )
+        return RemoteResult(tier=final.tier or tier, transcript=final.transcript.text, intent=intent,
+                            reply=final.reply.text, trace_id=final.trace_id, spans=spans)
+
+
+class _StreamEnded(grpc.RpcError):
+    """The server closed the stream without a final result."""
+
+    def __init__(self, tier: str) -> None:
+        self._tier = tier
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return f"the {self._tier} tier closed the stream without a final result"
+
+
+def stream_config(utterance_id: str, wake_word: str, language: str, device_id: str,
+                  area: str, time_zone: str) -> pb.StreamConfig:
+    """The first message of every stream: 16 kHz mono LINEAR16."""
+    return pb.StreamConfig(
+        utterance_id=utterance_id,
+        format=pb.AudioFormat(sample_rate_hz=SAMPLE_RATE, channels=1, encoding=pb.AudioFormat.LINEAR16),
+        language=language,
+        wake_word=wake_word,
+        device=pb.DeviceContext(device_id=device_id, area=area, time_zone=time_zone),
+    )

@@ -1,0 +1,141 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ConverseRequest(_message.Message):
+    __slots__ = ("config", "audio", "end_of_audio", "cancel")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    END_OF_AUDIO_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    config: StreamConfig
+    audio: AudioChunk
+    end_of_audio: EndOfAudio
+    cancel: Cancel
+    def __init__(self, config: _Optional[_Union[StreamConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end_of_audio: _Optional[_Union[EndOfAudio, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ...) -> None: ...
+
+class StreamConfig(_message.Message):
+    __slots__ = ("utterance_id", "format", "language", "wake_word", "device", "device_transcript")
+    UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    WAKE_WORD_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    utterance_id: str
+    format: AudioFormat
+    language: str
+    wake_word: str
+    device: DeviceContext
+    device_transcript: str
+    def __init__(self, utterance_id: _Optional[str] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ..., language: _Optional[str] = ..., wake_word: _Optional[str] = ..., device: _Optional[_Union[DeviceContext, _Mapping]] = ..., device_transcript: _Optional[str] = ...) -> None: ...
+
+class AudioFormat(_message.Message):
+    __slots__ = ("sample_rate_hz", "channels", "encoding")
+    class Encoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        ENCODING_UNSPECIFIED: _ClassVar[AudioFormat.Encoding]
+        LINEAR16: _ClassVar[AudioFormat.Encoding]
+    ENCODING_UNSPECIFIED: AudioFormat.Encoding
+    LINEAR16: AudioFormat.Encoding
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
+    sample_rate_hz: int
+    channels: int
+    encoding: AudioFormat.Encoding
+    def __init__(self, sample_rate_hz: _Optional[int] = ..., channels: _Optional[int] = ..., encoding: _Optional[_Union[AudioFormat.Encoding, str]] = ...) -> None: ...
+
+class DeviceContext(_message.Message):
+    __slots__ = ("device_id", "area", "time_zone")
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    AREA_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    device_id: str
+    area: str
+    time_zone: str
+    def __init__(self, device_id: _Optional[str] = ..., area: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class AudioChunk(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class EndOfAudio(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Cancel(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+
+class ConverseResponse(_message.Message):
+    __slots__ = ("utterance_id", "tier", "transcript", "intent", "reply", "timings", "trace_id", "sent_ms")
+    UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    INTENT_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    TIMINGS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SENT_MS_FIELD_NUMBER: _ClassVar[int]
+    utterance_id: str
+    tier: str
+    transcript: Transcript
+    intent: Intent
+    reply: Reply
+    timings: _containers.RepeatedCompositeFieldContainer[StageTiming]
+    trace_id: str
+    sent_ms: float
+    def __init__(self, utterance_id: _Optional[str] = ..., tier: _Optional[str] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., trace_id: _Optional[str] = ..., sent_ms: _Optional[float] = ...) -> None: ...
+
+class Transcript(_message.Message):
+    __slots__ = ("text", "is_final", "confidence")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    IS_FINAL_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    is_final: bool
+    confidence: float
+    def __init__(self, text: _Optional[str] = ..., is_final: _Optional[bool] = ..., confidence: _Optional[float] = ...) -> None: ...
+
+class Intent(_message.Message):
+    __slots__ = ("name", "slots", "confidence")
+    class SlotsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    slots: _containers.ScalarMap[str, str]
+    confidence: float
+    def __init__(self, name: _Optional[str] = ..., slots: _Optional[_Mapping[str, str]] = ..., confidence: _Optional[float] = ...) -> None: ...
+
+class Reply(_message.Message):
+    __slots__ = ("text",)
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    def __init__(self, text: _Optional[str] = ...) -> None: ...
+
+class StageTiming(_message.Message):
+    __slots__ = ("name", "start_ms", "duration_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    START_MS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    start_ms: float
+    duration_ms: float
+    def __init__(self, name: _Optional[str] = ..., start_ms: _Optional[float] = ..., duration_ms: _Optional[float] = ...) -> None: ...

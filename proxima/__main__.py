@@ -1,0 +1,3 @@
+from proxima.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""The ``proxima`` command line (DESIGN.md): demo, device, serve, replay.
+
+Bad input (a missing file, a port in use, a model that won't load) ends with
+one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="proxima", description="Proxima hybrid voice assistant")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def device_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--policy", default="parallel", choices=["parallel", "local-first", "remote-only", "local-only"])
+        sp.add_argument("--json", action="store_true", help="one JSON object per utterance")
+        sp.add_argument("--fast", action="store_true", help="play files as fast as the pipeline takes them")
+        sp.add_argument("--trace-file", help="append every span as a JSON line to this file")
+        sp.add_argument("--wake-threshold", type=float, default=0.5, help="wake word score that fires (0..1)")
+        sp.add_argument("--local-model", default="tiny.en", help="on-device Whisper: tiny.en, a directory or a name")
+
+    d = sub.add_parser("device", help="run the device on the microphone or on audio files")
+    src = d.add_mutually_exclusive_group(required=True)
+    src.add_argument("--mic", action="store_true", help="listen on the default microphone")
+    src.add_argument("--wav", nargs="+", metavar="F", help="audio files, played back to back as one stream")
+    d.add_argument("--regional", nargs="+", default=[], metavar="HOST:PORT", help="regional tier address(es)")
+    d.add_argument("--cloud", metavar="HOST:PORT", help="cloud tier address")
+    device_options(d)
+
+    s = sub.add_parser("serve", help="serve the regional or cloud tier over gRPC")
+    s.add_argument("--tier", choices=["regional", "cloud"], default="regional")
+    s.add_argument("--port", type=int, required=True, help="TCP port (0 picks a free one)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--model", help="Whisper model: base (packaged), a directory or a faster-whisper name")
+    s.add_argument("--trace-file", help="append every span as a JSON line to this file")
+
+    m = sub.add_parser("demo", help="start both tiers on loopback and run the device")
+    m.add_argument("--wav", nargs="+", metavar="F", help="audio files instead of the microphone or samples/")
+    m.add_argument("--tier-down", action="append", default=[], choices=["regional", "cloud"],
+                   help="start this tier unreachable, to show the fallback (repeatable)")
+    device_options(m)
+
+    r = sub.add_parser("replay", help="play every sample of a manifest and check the results")
+    r.add_argument("manifest", nargs="?", default=str(SAMPLES_DIR), help="samples directory or manifest.json")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--realtime", action="store_true", help="play clips in real time instead of as fast as possible")
+    r.add_argument("--regional", nargs="+", metavar="HOST:PORT", help="use running tiers instead of starting them")
+    r.add_argument("--cloud", metavar="HOST:PORT")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    from device.source import AudioInputError
+    from proxima.models import ModelError
+    from proxima.tiers import TierStartError
+    from regional.server import ServeError
+
+    try:
+        return {"device": _device, "serve": _serve, "demo": _demo, "replay": _replay}[args.command](args)
+    except (AudioInputError, ModelError, ServeError, TierStartError) as exc:
+        print(f"proxima {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _device_config(args, regional: list[str], cloud: str | None):
+    from device.config import DeviceConfig, UplinkConfig, WakeConfig
+
+    return DeviceConfig(wake=WakeConfig(threshold=args.wake_threshold),
+                        uplink=UplinkConfig(regional=tuple(regional), cloud=cloud),
+                        policy=args.policy, local_model=args.local_model)
+
+
+def _run_device(args, wav: list[str] | None, regional: list[str], cloud: str | None) -> int:
+    from device.pipeline import Pipeline
+    from device.reply import emit
+    from device.source import FileSource, MicSource
+
+    source = FileSource(wav, realtime=not args.fast) if wav else MicSource()
+    with ExitStack() as stack:
+        trace_file = stack.enter_context(open(args.trace_file, "a", encoding="utf-8")) if args.trace_file else None
+        pipeline = Pipeline(_device_config(args, regional, cloud), trace_file)
+        stack.callback(pipeline.close)
+        if not args.json:
+            where = f"{len(wav)} file(s)" if wav else "the microphone"
+            print(f"proxima device: listening on {where} for {', '.join(pipeline.wake.model_names)} "
+                  f"(policy {args.policy}; regional {', '.join(regional) or 'none'}; cloud {cloud or 'none'})", flush=True)
+        for result in pipeline.run(source.frames()):
+            emit(result, sys.stdout, args.json)
+    return 0
+
+
+def _device(args) -> int:
+    return _run_device(args, args.wav, args.regional, args.cloud)
+
+
+def _serve(args) -> int:
+    from regional.server import default_config, serve
+
+    cfg = default_config(args.tier, args.port, args.model)
+    cfg = type(cfg)(**{**cfg.__dict__, "host": args.host, "trace_file": args.trace_file})
+    asyncio.run(serve(cfg))
+    return 0
+
+
+def _start_tiers(stack: ExitStack, down: list[str]) -> tuple[list[str], str]:
+    from proxima.tiers import TierProcess, unreachable_address
+
+    addresses = {}
+    for tier in ("regional", "cloud"):
+        if tier in down:
+            addresses[tier] = unreachable_address()
+        else:
+            addresses[tier] = stack.enter_context(TierProcess(tier)).address
+    return [addresses["regional"]], addresses["cloud"]
+
+
+def _demo(args) -> int:
+    from device.source import AudioInputError, MicSource
+    from proxima.replay import load_manifest
+
+    wav = args.wav
+    if not wav and not MicSource.available():
+        root, clips = load_manifest(SAMPLES_DIR)
+        wav = [str(root / c["file"]) for c in clips]
+        print(f"proxima demo: no microphone found; playing the {len(wav)} clips of {SAMPLES_DIR}", flush=True)
+    if wav:  # check the files before the tiers spend time starting
+        from device.source import read_audio
+        for f in wav:
+            read_audio(f)
+    with ExitStack() as stack:
+        print("proxima demo: starting the regional and cloud tiers on loopback...", flush=True)
+        regional, cloud = _start_tiers(stack, args.tier_down)
+        for tier in args.tier_down:
+            print(f"proxima demo: the {tier} tier is down (nothing listens at its address)", flush=True)
+        return _run_device(args, wav, regional, cloud)
+
+
+def _replay(args) -> int:
+    from device.config import DeviceConfig, UplinkConfig
+    from device.pipeline import Pipeline
+    from proxima.replay import load_manifest, replay
+
+    load_manifest(args.manifest)  # fail fast on a bad manifest
+    with ExitStack() as stack:
+        if args.regional or args.cloud:
+            regional, cloud = args.regional or [], args.cloud
+        else:
+            regional, cloud = _start_tiers(stack, [])
+        pipeline = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=tuple(regional), cloud=cloud)))
+        stack.callback(pipeline.close)
+        failed = 0
+        for check in replay(pipeline, args.manifest, realtime=args.realtime):
+            failed += not check.passed
+            if args.json:
+                print(json.dumps(check.to_json()), flush=True)
+            else:
+                r = check.result
+                summary = f"route {r.route}, intent {r.intent.name if r and r.intent else None}, heard {r.transcript!r}" if r else ""
+                print(f"{'PASS' if check.passed else 'FAIL'}  {check.file:28} {summary}", flush=True)
+                for p in check.problems:
+                    print(f"      {p}", flush=True)
+        if not args.json:
+            print(f"{failed} of the clips failed" if failed else "all clips passed", flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,1 @@
+"""The regional tier: a gRPC service with larger ASR and NLU (also serves the cloud tier)."""

@@ -1,0 +1,124 @@
+"""``proxima serve``: run one tier as a grpc.aio server on a port.
+
+Start-up order: bind the port (so "address in use" fails at once), report
+NOT_SERVING on grpc.health.v1, load and warm up the model, then report
+SERVING and print one ``listening on HOST:PORT`` line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from typing import IO
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from protos.v1 import assistant_pb2_grpc as pb_grpc
+from proxima.asr import Transcriber, TranscriptionOptions
+from proxima.tracing import make_provider
+from regional.service import MAX_CHUNK_BYTES, AssistantService
+
+log = logging.getLogger("proxima.serve")
+
+SERVICE_NAME = "proxima.v1.Assistant"
+
+
+class ServeError(Exception):
+    """The server cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How one tier is served."""
+
+    tier: str = "regional"
+    """"regional" or "cloud": names the spans and replies."""
+    host: str = "127.0.0.1"
+    port: int = 0
+    """TCP port; 0 picks a free one (printed once listening)."""
+    model: str = "base"
+    """Whisper model: packaged name, directory or faster-whisper name."""
+    beam_size: int = 1
+    """Regional decodes greedily; the cloud tier's wider beam is its larger model."""
+    decode_workers: int = 2
+    trace_file: str | None = None
+    """Append each finished span as a JSON line here."""
+
+
+def default_config(tier: str, port: int, model: str | None = None) -> ServerConfig:
+    """Tier defaults: cloud uses the same packaged base model with beam 5."""
+    return ServerConfig(tier=tier, port=port, model=model or "base", beam_size=5 if tier == "cloud" else 1)
+
+
+async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout) -> None:
+    """Serve until SIGINT or SIGTERM.
+
+    Raises:
+        ServeError: the port cannot be bound.
+        proxima.models.ModelError: the model cannot be loaded.
+    """
+    trace_out = open(cfg.trace_file, "a", encoding="utf-8") if cfg.trace_file else None
+    provider, _ = make_provider(f"proxima-{cfg.tier}", trace_out)
+    service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers)
+    health_servicer = health.aio.HealthServicer()
+
+    server = grpc.aio.server(options=[
+        ("grpc.so_reuseport", 0),  # otherwise a second server silently shares the port
+        ("grpc.max_receive_message_length", MAX_CHUNK_BYTES + 1024),
+    ])
+    pb_grpc.add_AssistantServicer_to_server(service, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    address = f"{cfg.host}:{cfg.port}"
+    in_use = ServeError(f"cannot listen on {address}: the port is in use or not allowed; choose another with --port (0 picks a free one)")
+    if cfg.port and not _can_bind(cfg.host, cfg.port):
+        raise in_use  # checked first: gRPC would also log a C-core error line
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise in_use from exc
+    if port == 0:
+        raise in_use
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await server.start()
+
+    options = TranscriptionOptions(beam_size=cfg.beam_size, vad_filter=True)
+    loop = asyncio.get_running_loop()
+    try:
+        transcriber = await loop.run_in_executor(None, lambda: Transcriber(cfg.model, options))
+        # Warm-up: the first decode pays for allocations; take it before SERVING.
+        await loop.run_in_executor(None, transcriber.transcribe, np.zeros(16000, np.int16))
+    except BaseException:
+        await server.stop(None)
+        raise
+    service.transcriber = transcriber
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+    print(f"proxima serve: {cfg.tier} tier listening on {cfg.host}:{port} (model {cfg.model}, beam {cfg.beam_size})", file=out, flush=True)
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await server.stop(grace=2.0)
+    provider.shutdown()
+
+
+def _can_bind(host: str, port: int) -> bool:
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+        return True
+    except OSError:
+        return False
+
+
+async def _set_health(servicer: health.aio.HealthServicer, status) -> None:
+    for name in ("", SERVICE_NAME):
+        await servicer.set(name, status)

@@ -1,0 +1,146 @@
+"""The Assistant servicer: a thin gRPC layer over ASR, NLU and skills.
+
+One ``Converse`` call is one utterance (see ``protos/v1/assistant.proto``):
+the config, then audio, then end of audio; the reply comes after the audio
+ends. A client half-close counts as end of audio; a Cancel ends the call with
+no reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import numpy as np
+from opentelemetry import trace
+
+from protos.v1 import assistant_pb2 as pb
+from protos.v1 import assistant_pb2_grpc as pb_grpc
+from proxima.asr import Transcriber
+from proxima.audio import SAMPLE_RATE, from_bytes
+from proxima.nlu import IntentParser
+from proxima.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
+from regional.skills import reply_for
+
+TEMPLATES = Path(__file__).parent / "intents" / "regional_en.yaml"
+
+MAX_CHUNK_BYTES = 64 * 1024
+"""Largest audio message accepted, bytes."""
+MAX_AUDIO_S = 60
+"""Most audio accepted per stream, seconds."""
+
+
+class AssistantService(pb_grpc.AssistantServicer):
+    """Serves one tier ("regional" or "cloud"): the tier names its spans and replies.
+
+    Args:
+        tier: "regional" or "cloud".
+        transcriber: a loaded model; None until warm-up ends (calls get UNAVAILABLE).
+        tracer: OpenTelemetry tracer for the ``<tier>.asr|nlu|skill`` spans.
+        decode_workers: decodes run in a pool this size, off the event loop.
+    """
+
+    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2) -> None:
+        self.tier = tier
+        self.transcriber: Transcriber | None = None
+        self.parser = IntentParser(TEMPLATES)
+        self._tracer = tracer
+        self._pool = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix=f"{tier}-asr")
+
+    async def Converse(self, request_iterator, context: grpc.aio.ServicerContext):
+        t0 = time.perf_counter()
+        ms = lambda: (time.perf_counter() - t0) * 1000.0  # noqa: E731
+        if self.transcriber is None:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"{self.tier} tier is still loading its model; retry shortly")
+        parent = extract_context(context.invocation_metadata() or ())
+
+        try:
+            first = await anext(request_iterator)
+        except StopAsyncIteration:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "empty stream: send a StreamConfig first")
+        config = first.config if first.HasField("config") else None
+        await self._check_config(config, context)
+        uid = config.utterance_id
+
+        chunks: list[np.ndarray] = []
+        samples = 0
+        async for msg in request_iterator:
+            kind = msg.WhichOneof("message")
+            if kind == "audio":
+                if len(msg.audio.data) > MAX_CHUNK_BYTES:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"audio message of {len(msg.audio.data)} bytes exceeds {MAX_CHUNK_BYTES}: send smaller chunks")
+                try:
+                    chunk = from_bytes(msg.audio.data)
+                except ValueError as exc:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                samples += len(chunk)
+                if samples > MAX_AUDIO_S * SAMPLE_RATE:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"utterance longer than {MAX_AUDIO_S} s: end the stream sooner")
+                chunks.append(chunk)
+            elif kind == "end_of_audio":
+                break
+            elif kind == "cancel":
+                return
+            else:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unexpected {kind} after the first message: only audio, end_of_audio or cancel may follow the config")
+
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        timings: list[pb.StageTiming] = []
+        loop = asyncio.get_running_loop()
+
+        with self._stage(f"{self.tier}.asr", parent, ms, timings) as span:
+            asr = await loop.run_in_executor(self._pool, self.transcriber.transcribe, audio)
+            span.set_attribute("proxima.audio_ms", asr.audio_ms)
+            trace_id = trace_id_hex(span)
+        with self._stage(f"{self.tier}.nlu", parent, ms, timings):
+            intent = self.parser.parse(asr.text, asr.confidence)
+        with self._stage(f"{self.tier}.skill", parent, ms, timings):
+            reply = reply_for(intent, config.device.time_zone)
+
+        response = pb.ConverseResponse(
+            utterance_id=uid,
+            tier=self.tier,
+            transcript=pb.Transcript(text=asr.text, is_final=True, confidence=asr.confidence),
+            reply=pb.Reply(text=reply),
+            timings=timings,
+            trace_id=trace_id,
+        )
+        if intent is not None:
+            response.intent.CopyFrom(pb.Intent(name=intent.name, slots=intent.slots, confidence=intent.confidence))
+        response.sent_ms = ms()
+        yield response
+
+    async def _check_config(self, config: pb.StreamConfig | None, context) -> None:
+        if config is None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be a StreamConfig")
+        if not config.utterance_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "StreamConfig.utterance_id is empty: give each utterance an id")
+        fmt = config.format
+        if (fmt.sample_rate_hz, fmt.channels, fmt.encoding) != (SAMPLE_RATE, 1, pb.AudioFormat.LINEAR16):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"unsupported audio format {fmt.sample_rate_hz} Hz, {fmt.channels} channel(s), "
+                f"{pb.AudioFormat.Encoding.Name(fmt.encoding)}: v1 accepts 16000 Hz mono LINEAR16",
+            )
+
+    def _stage(self, name, parent, ms, timings):
+        return _Stage(self._tracer, name, self.tier, parent, ms, timings)
+
+
+class _Stage:
+    """A span plus the matching StageTiming for the response."""
+
+    def __init__(self, tracer, name, hop, parent, ms, timings):
+        self._cm = tracer.start_as_current_span(name, context=parent, attributes={HOP_ATTRIBUTE: hop})
+        self.name, self._ms, self._timings = name, ms, timings
+
+    def __enter__(self):
+        self._start = self._ms()
+        return self._cm.__enter__()
+
+    def __exit__(self, *exc):
+        self._timings.append(pb.StageTiming(name=self.name, start_ms=self._start, duration_ms=self._ms() - self._start))
+        return self._cm.__exit__(*exc)

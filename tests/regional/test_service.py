@@ -1,0 +1,74 @@
+"""The regional service over real gRPC: health, bad streams, silence."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from device.uplink import stream_config
+from protos.v1 import assistant_pb2 as pb
+from protos.v1 import assistant_pb2_grpc as pb_grpc
+from proxima.audio import to_bytes
+
+
+@pytest.fixture(scope="module")
+def channel(tiers):
+    with grpc.insecure_channel(tiers["regional"]) as ch:
+        yield ch
+
+
+def converse(channel, requests):
+    return list(pb_grpc.AssistantStub(channel).Converse(iter(requests), timeout=30))
+
+
+def config(**overrides):
+    cfg = stream_config("u-test", "hey_mycroft", "en", "test", "", "")
+    for k, v in overrides.items():
+        setattr(cfg.format, k, v) if k in ("sample_rate_hz", "channels") else setattr(cfg, k, v)
+    return pb.ConverseRequest(config=cfg)
+
+
+def audio(samples):
+    return pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(samples)))
+
+
+END = pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
+
+
+def test_health_reports_serving_after_warm_up(channel):
+    stub = health_pb2_grpc.HealthStub(channel)
+    for name in ("", "proxima.v1.Assistant"):
+        assert stub.Check(health_pb2.HealthCheckRequest(service=name)).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_silence_gives_an_empty_transcript_and_no_intent(channel):
+    responses = converse(channel, [config(), audio(np.zeros(32000, np.int16)), END])
+    final = responses[-1]
+    assert final.utterance_id == "u-test"
+    assert final.transcript.is_final and final.transcript.text == ""
+    assert not final.HasField("intent")
+    assert final.reply.text
+    assert [t.name for t in final.timings] == ["regional.asr", "regional.nlu", "regional.skill"]
+
+
+@pytest.mark.parametrize("requests, phrase", [
+    ([audio(np.zeros(1600, np.int16)), END], "first message must be a StreamConfig"),
+    ([config(sample_rate_hz=44100), END], "16000 Hz mono"),
+    ([config(channels=2), END], "16000 Hz mono"),
+    ([config(utterance_id=""), END], "utterance_id is empty"),
+    ([config(), config(), END], "unexpected config"),
+    ([config(), pb.ConverseRequest(audio=pb.AudioChunk(data=b"\x00\x01\x02")), END], "even byte count"),
+    ([], "empty stream"),
+])
+def test_bad_streams_get_invalid_argument_with_a_reason(channel, requests, phrase):
+    with pytest.raises(grpc.RpcError) as err:
+        converse(channel, requests)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert phrase in err.value.details()
+
+
+def test_cancel_ends_the_stream_without_a_reply(channel):
+    responses = converse(channel, [config(), audio(np.zeros(1600, np.int16)), pb.ConverseRequest(cancel=pb.Cancel())])
+    assert responses == []
