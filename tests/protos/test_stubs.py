@@ -20,4 +20,4 @@ def test_regenerating_the_stubs_changes_nothing(tmp_path):
     for name in GENERATED:
         fresh = (tmp_path / "protos" / "v1" / name).read_text()
         committed = (REPO / "protos" / "v1" / name).read_text()
-        assert fresh == committed, f"protos/v1/{name} is stale: regenerate it (see README.md, "Regenerating the gRPC stubs")"
+        assert fresh == committed, f"protos/v1/{name} is stale: regenerate it (see README.md, 'Regenerating the gRPC stubs')"
