@@ -37,10 +37,10 @@ class UplinkConfig:
     """``host:port`` of the regional tier(s); the first is used."""
     cloud: str | None = None
     """``host:port`` of the cloud tier."""
-    connect_timeout_s: float = 2.0
-    """How long to wait for a tier to accept the stream, s."""
     result_timeout_s: float = 10.0
     """How long after end of audio to wait for a tier's final result, s."""
+    call_timeout_s: float = 30.0
+    """gRPC deadline of one stream: the longest utterance (15 s) plus the result timeout and margin, s."""
 
 
 @dataclass(frozen=True)

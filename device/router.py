@@ -99,7 +99,7 @@ class Router:
             else:
                 if utt.stream is None:  # local-first: the audio leaves only now
                     utt.stream = self._open_stream(utt)
-                    self.add_audio_all(utt, audio)
+                    utt.stream.send(audio)
                     utt.stream.end()
                 remote = utt.stream.result()
                 if remote is None:
@@ -128,10 +128,6 @@ class Router:
             utterance_id=utt.id, trace_id=trace_id, wake_word=utt.wake.model, wake_score=utt.wake.score,
             route=route, transcript=transcript, intent=intent, reply=reply, error=error,
             spans=tuple(sorted(spans, key=lambda s: s.start_ms)), latency_ms=latency)
-
-    def add_audio_all(self, utt: Utterance, audio: np.ndarray) -> None:
-        if len(audio) and utt.stream is not None:
-            utt.stream.send(audio)
 
     # -- helpers -------------------------------------------------------------------
     def _run_local(self, utt: Utterance, audio: np.ndarray) -> tuple[Intent | None, str]:

@@ -186,9 +186,7 @@ class UplinkStream:
 
     def _attempt(self, tier: str, address: str) -> RemoteResult:
         stub = pb_grpc.AssistantStub(self._up._channels[address])
-        cfg = self._up.cfg
-        call = stub.Converse(self._requests(), metadata=self._metadata,
-                             timeout=cfg.connect_timeout_s + 60.0 + cfg.result_timeout_s)
+        call = stub.Converse(self._requests(), metadata=self._metadata, timeout=self._up.cfg.call_timeout_s)
         with self._cond:
             self._call = call
         final = None

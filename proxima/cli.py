@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -111,8 +112,7 @@ def _device(args) -> int:
 def _serve(args) -> int:
     from regional.server import default_config, serve
 
-    cfg = default_config(args.tier, args.port, args.model)
-    cfg = type(cfg)(**{**cfg.__dict__, "host": args.host, "trace_file": args.trace_file})
+    cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, trace_file=args.trace_file)
     asyncio.run(serve(cfg))
     return 0
 
