@@ -34,7 +34,7 @@ class UplinkConfig:
     """Where and how long to ask the remote tiers."""
 
     regional: tuple[str, ...] = ()
-    """``host:port`` of the regional tier(s); the first is used."""
+    """``host:port`` of the regional endpoints, tried in order before the cloud."""
     cloud: str | None = None
     """``host:port`` of the cloud tier."""
     result_timeout_s: float = 10.0

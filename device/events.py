@@ -78,7 +78,10 @@ class UtteranceResult:
     reply: str
     error: str | None
     spans: tuple[SpanRecord, ...]
-    latency_ms: dict[str, float] = field(default_factory=dict)
+    latency_ms: dict[str, float | None] = field(default_factory=dict)
+    """``speech_end_to_reply`` (None when no speech was heard), ``endpoint_to_reply``, ``wake_to_reply``, ms."""
+    failovers: tuple[str, ...] = ()
+    """Tiers that failed before another answered, one line each (not in the JSON: ``error`` stays null when answered)."""
 
     def to_json(self) -> dict:
         return {
@@ -92,5 +95,5 @@ class UtteranceResult:
             "reply": self.reply,
             "error": self.error,
             "spans": [s.to_json() for s in self.spans],
-            "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
+            "latency_ms": {k: None if v is None else round(v, 1) for k, v in self.latency_ms.items()},
         }

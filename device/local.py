@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from proxima.asr import AsrResult, Transcriber, TranscriptionOptions
-from proxima.nlu import Intent, IntentParser
-
-TEMPLATES = Path(__file__).parent / "intents" / "local_en.yaml"
+from proxima.nlu import COMMANDS, Intent, IntentParser
 
 
 class LocalPath:
@@ -24,7 +20,7 @@ class LocalPath:
 
     def __init__(self, model: str = "tiny.en", language: str = "en") -> None:
         self.asr = Transcriber(model, TranscriptionOptions(language=language, beam_size=1))
-        self.parser = IntentParser(TEMPLATES)
+        self.parser = IntentParser([COMMANDS])
         self.asr.transcribe(np.zeros(8000, np.int16))  # warm-up: the first decode allocates
 
     def transcribe(self, audio: np.ndarray) -> AsrResult:

@@ -28,8 +28,10 @@ def human_text(result: UtteranceResult) -> str:
     lines.append(f"  reply:  {result.reply}")
     if result.error:
         lines.append(f"  error:  {result.error}")
+    for failed in result.failovers:
+        lines.append(f"  failover: {failed}")
     lat = result.latency_ms
-    if "speech_end_to_reply" in lat:
+    if lat.get("speech_end_to_reply") is not None:
         lines.append(f"  latency: speech end -> reply {lat['speech_end_to_reply']:.0f} ms, endpoint -> reply {lat['endpoint_to_reply']:.0f} ms")
     lines.append(f"  trace {result.trace_id}")
     lines += waterfall(result.spans)

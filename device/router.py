@@ -25,7 +25,8 @@ from proxima.tracing import HOP_ATTRIBUTE, SpanCollector, StreamClock, records_f
 
 NO_SPEECH_REPLY = "I didn't hear anything after the wake word."
 OFFLINE_REPLY = "I can't reach the network right now, so I can't answer that."
-LOCAL_ONLY_REPLY = "I can't do that on this device, and its network use is turned off."
+LOCAL_ONLY_REPLY = "I can only do device commands here: the local-only policy keeps everything else off the network."
+NO_TIER_REPLY = "I can only do device commands here: no regional or cloud tier is configured."
 NOT_HEARD_REPLY = "Sorry, I didn't catch that."
 
 
@@ -110,8 +111,16 @@ class Router:
                     reply = self.skills.handle(local_intent, utt.id)
             elif remote is not None:
                 route, transcript, intent, reply = remote.tier, remote.transcript, remote.intent, remote.reply
-            elif self.cfg.policy == "local-only" or self.uplink is None:
-                route, reply = "offline", LOCAL_ONLY_REPLY if transcript else NOT_HEARD_REPLY
+                if intent is not None and intent.name in LocalSkills.HANDLED:
+                    # A device command the tier heard better: the device carries it out.
+                    with self._span_ctx("device.skill", utt):
+                        reply = self.skills.handle(intent, utt.id)
+            elif not transcript:
+                route, reply = "offline", NOT_HEARD_REPLY
+            elif self.cfg.policy == "local-only":
+                route, reply = "offline", LOCAL_ONLY_REPLY
+            elif self.uplink is None:
+                route, reply = "offline", NO_TIER_REPLY
             else:
                 route, reply = "offline", OFFLINE_REPLY
 
@@ -121,13 +130,17 @@ class Router:
         spans = records_from_spans(self._collector.pop(utt.root.get_span_context().trace_id), self._clock, utt.wake.end_ms)
         if remote is not None:
             spans += remote.spans
-        latency = {"endpoint_to_reply": reply_ms - ep.decided_ms, "wake_to_reply": reply_ms - utt.wake.end_ms}
-        if ep.speech_end_ms is not None:
-            latency = {"speech_end_to_reply": reply_ms - ep.speech_end_ms, **latency}
+        latency = {
+            "speech_end_to_reply": None if ep.speech_end_ms is None else reply_ms - ep.speech_end_ms,
+            "endpoint_to_reply": reply_ms - ep.decided_ms,
+            "wake_to_reply": reply_ms - utt.wake.end_ms,
+        }
+        failovers = tuple(utt.stream.errors) if utt.stream is not None and remote is not None else ()
         return UtteranceResult(
             utterance_id=utt.id, trace_id=trace_id, wake_word=utt.wake.model, wake_score=utt.wake.score,
             route=route, transcript=transcript, intent=intent, reply=reply, error=error,
-            spans=tuple(sorted(spans, key=lambda s: s.start_ms)), latency_ms=latency)
+            spans=tuple(sorted(spans, key=lambda s: (s.start_ms, -s.duration_ms))), latency_ms=latency,
+            failovers=failovers)
 
     # -- helpers -------------------------------------------------------------------
     def _run_local(self, utt: Utterance, audio: np.ndarray) -> tuple[Intent | None, str]:

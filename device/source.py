@@ -51,10 +51,13 @@ def read_audio(path: str | Path) -> np.ndarray:
         raise AudioInputError(f"{p}: no such file")
     if p.is_dir():
         raise AudioInputError(f"{p}: is a directory, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioInputError(f"{p}: is empty (0 bytes)")
     try:
         audio, rate = sf.read(str(p), dtype="float32", always_2d=False)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioInputError(f"{p}: cannot decode as audio ({exc}); give a WAV, FLAC or OGG file") from exc
+        reason = " ".join(str(exc).split())
+        raise AudioInputError(f"{p}: cannot decode as audio ({reason}): it may be truncated, or not a format soundfile reads (WAV, FLAC, OGG)") from exc
     if audio.size == 0:
         raise AudioInputError(f"{p}: contains no audio samples")
     return to_pipeline_format(audio, rate)

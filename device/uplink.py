@@ -46,7 +46,7 @@ class Uplink:
 
     def __init__(self, cfg: UplinkConfig, clock: StreamClock, tracer: trace.Tracer) -> None:
         self.cfg = cfg
-        self.tiers: list[tuple[str, str]] = [("regional", a) for a in cfg.regional[:1]]
+        self.tiers: list[tuple[str, str]] = [("regional", a) for a in cfg.regional]
         if cfg.cloud:
             self.tiers.append(("cloud", cfg.cloud))
         self._channels = {addr: grpc.insecure_channel(addr) for _, addr in self.tiers}

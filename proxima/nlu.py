@@ -1,16 +1,21 @@
 """Intent recognition with hassil templates, shared by the device and the tiers.
 
-Each side ships its own YAML file of templates (Home Assistant's intent
-language); this module only loads one and matches text against it.
+Templates are YAML files in Home Assistant's intent language. The device
+commands (``intents/commands_en.yaml`` here) are shared: the device matches
+them itself, and the tiers match them too, on top of their own files.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import yaml
-from hassil import Intents, recognize
+from hassil import Intents, merge_dict, recognize
+
+COMMANDS = Path(__file__).parent / "intents" / "commands_en.yaml"
+"""The device commands: lights, timers, the time, stop/cancel."""
 
 
 @dataclass(frozen=True)
@@ -35,18 +40,21 @@ def _slot_text(value: object) -> str:
 
 
 class IntentParser:
-    """Matches text against the hassil templates in one YAML file.
+    """Matches text against the hassil templates of one or more YAML files.
 
     Raises:
-        ValueError: the file is not valid hassil YAML.
+        ValueError: a file is not valid hassil YAML.
     """
 
-    def __init__(self, templates: Path) -> None:
-        with open(templates, encoding="utf-8") as f:
-            try:
-                self._intents = Intents.from_dict(yaml.safe_load(f))
-            except Exception as exc:
-                raise ValueError(f"{templates}: not a valid hassil intents file: {exc}") from exc
+    def __init__(self, templates: Sequence[Path]) -> None:
+        merged: dict = {}
+        for path in templates:
+            with open(path, encoding="utf-8") as f:
+                merge_dict(merged, yaml.safe_load(f))
+        try:
+            self._intents = Intents.from_dict(merged)
+        except Exception as exc:
+            raise ValueError(f"{', '.join(map(str, templates))}: not valid hassil intents: {exc}") from exc
 
     def parse(self, text: str, confidence: float = 1.0) -> Intent | None:
         """The intent of ``text`` (any case and punctuation), or None.

@@ -15,10 +15,15 @@ from pathlib import Path
 
 from device.events import UtteranceResult
 from device.pipeline import Pipeline
-from device.source import AudioInputError, FileSource
+from device.source import FileSource
 from proxima.text import wer
 
 MAX_WER = 0.2
+ROUTES = ("local", "regional", "cloud", "offline", "none")
+
+
+class ManifestError(Exception):
+    """A manifest cannot be used; the message says what is wrong with it."""
 
 
 @dataclass(frozen=True)
@@ -38,19 +43,43 @@ class ClipCheck:
 def load_manifest(path: str | Path) -> tuple[Path, list[dict]]:
     """The clip list of a manifest file, or of ``manifest.json`` in a directory.
 
+    Each clip needs ``file``, ``wake_word``, ``route`` and ``transcript``
+    (strings) and ``intent`` (null, or ``{"name": str, "slots": {...}}``).
+
     Raises:
-        AudioInputError: no manifest there, or it is not valid.
+        ManifestError: no manifest there, or it is not valid.
     """
     p = Path(path)
     if p.is_dir():
         p = p / "manifest.json"
     try:
         clips = json.loads(p.read_text(encoding="utf-8"))["clips"]
-    except FileNotFoundError:
-        raise AudioInputError(f"{p}: no such manifest; give a samples directory or its manifest.json") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AudioInputError(f"{p}: not a valid manifest ({exc}): it needs a 'clips' list") from None
+    except (FileNotFoundError, IsADirectoryError):
+        raise ManifestError(f"{p}: no such manifest; give a samples directory or its manifest.json") from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{p}: not a valid manifest ({exc}): it needs a 'clips' list") from None
+    if not isinstance(clips, list) or not clips:
+        raise ManifestError(f"{p}: 'clips' must be a non-empty list of clip objects")
+    for i, clip in enumerate(clips):
+        problem = _clip_problem(clip)
+        if problem:
+            raise ManifestError(f"{p}: clip {i + 1} {problem}")
     return p.parent, clips
+
+
+def _clip_problem(clip: object) -> str | None:
+    if not isinstance(clip, dict):
+        return "is not an object"
+    for key in ("file", "wake_word", "route", "transcript"):
+        if not isinstance(clip.get(key), str):
+            return f"needs a string '{key}'"
+    if clip["route"] not in ROUTES:
+        return f"has route {clip['route']!r}; expected one of {', '.join(ROUTES)}"
+    intent = clip.get("intent")
+    if intent is not None and not (isinstance(intent, dict) and isinstance(intent.get("name"), str)
+                                   and isinstance(intent.get("slots", {}), dict)):
+        return "has an intent that is not null or {\"name\": str, \"slots\": {...}}"
+    return None
 
 
 def check_clip(expected: dict, results: list[UtteranceResult]) -> tuple[str, ...]:
@@ -80,7 +109,12 @@ def check_clip(expected: dict, results: list[UtteranceResult]) -> tuple[str, ...
 
 
 def replay(pipeline: Pipeline, manifest: str | Path, realtime: bool = False):
-    """Yields a :class:`ClipCheck` per clip, each clip played as its own stream."""
+    """Yields a :class:`ClipCheck` per clip, each clip played as its own stream.
+
+    Raises:
+        ManifestError: the manifest is not valid.
+        device.source.AudioInputError: a clip's file cannot be used.
+    """
     root, clips = load_manifest(manifest)
     for clip in clips:
         source = FileSource([root / clip["file"]], realtime=realtime)

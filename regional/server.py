@@ -47,8 +47,6 @@ class ServerConfig:
     beam_size: int = 1
     """Regional decodes greedily; the cloud tier's wider beam is its larger model."""
     decode_workers: int = 2
-    trace_file: str | None = None
-    """Append each finished span as a JSON line here."""
 
 
 def default_config(tier: str, port: int, model: str | None = None) -> ServerConfig:
@@ -56,15 +54,14 @@ def default_config(tier: str, port: int, model: str | None = None) -> ServerConf
     return ServerConfig(tier=tier, port=port, model=model or "base", beam_size=5 if tier == "cloud" else 1)
 
 
-async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout) -> None:
-    """Serve until SIGINT or SIGTERM.
+async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM; ``trace_file`` gets each span as a JSON line.
 
     Raises:
         ServeError: the port cannot be bound.
         proxima.models.ModelError: the model cannot be loaded.
     """
-    trace_out = open(cfg.trace_file, "a", encoding="utf-8") if cfg.trace_file else None
-    provider, _ = make_provider(f"proxima-{cfg.tier}", trace_out)
+    provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file)
     service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers)
     health_servicer = health.aio.HealthServicer()
 
@@ -75,8 +72,9 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout) -> None:
     pb_grpc.add_AssistantServicer_to_server(service, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     address = f"{cfg.host}:{cfg.port}"
-    in_use = ServeError(f"cannot listen on {address}: the port is in use or not allowed; choose another with --port (0 picks a free one)")
-    if cfg.port and not _can_bind(cfg.host, cfg.port):
+    problem = _bind_problem(cfg.host, cfg.port)
+    in_use = ServeError(f"cannot listen on {address} ({problem or 'refused by gRPC'}): choose another --port (0 picks a free one) or --host")
+    if problem:
         raise in_use  # checked first: gRPC would also log a C-core error line
     try:
         port = server.add_insecure_port(address)
@@ -109,14 +107,15 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout) -> None:
     provider.shutdown()
 
 
-def _can_bind(host: str, port: int) -> bool:
+def _bind_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be bound (as gRPC would, with SO_REUSEADDR), or None."""
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
-        return True
-    except OSError:
-        return False
+        return None
+    except (OSError, OverflowError) as exc:
+        return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 async def _set_health(servicer: health.aio.HealthServicer, status) -> None:

@@ -21,7 +21,7 @@ from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.asr import Transcriber
 from proxima.audio import SAMPLE_RATE, from_bytes
-from proxima.nlu import IntentParser
+from proxima.nlu import COMMANDS, IntentParser
 from proxima.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
 from regional.skills import reply_for
 
@@ -46,7 +46,7 @@ class AssistantService(pb_grpc.AssistantServicer):
     def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2) -> None:
         self.tier = tier
         self.transcriber: Transcriber | None = None
-        self.parser = IntentParser(TEMPLATES)
+        self.parser = IntentParser([COMMANDS, TEMPLATES])
         self._tracer = tracer
         self._pool = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix=f"{tier}-asr")
 
@@ -98,7 +98,7 @@ class AssistantService(pb_grpc.AssistantServicer):
         with self._stage(f"{self.tier}.nlu", parent, ms, timings):
             intent = self.parser.parse(asr.text, asr.confidence)
         with self._stage(f"{self.tier}.skill", parent, ms, timings):
-            reply = reply_for(intent, config.device.time_zone)
+            reply = reply_for(intent, asr.text, config.device.time_zone)
 
         response = pb.ConverseResponse(
             utterance_id=uid,

@@ -53,3 +53,27 @@ def test_device_json_output_on_real_files(tiers):
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(l) for l in proc.stdout.splitlines()]
     assert len(lines) == 1 and lines[0]["route"] == "regional"
+
+
+def test_usage_errors_are_one_line():
+    for args, phrase in [
+        (("serve", "--port", "99999"), "not a port in 0..65535"),
+        (("serve", "--port", "-1"), "not a port"),
+        (("device", "--wav", "x.wav", "--regional", "nonsense"), "not HOST:PORT"),
+        (("device", "--wav", "x.wav", "--cloud", "127.0.0.1:99999"), "not HOST:PORT"),
+        (("device", "--wav", "x.wav", "--wake-threshold", "1.5"), "not a score"),
+    ]:
+        assert_one_line_error(proxima(*args, timeout=30), phrase)
+
+
+def test_unwritable_trace_file(tmp_path):
+    wav = str(REPO / "samples" / "what_time.wav")
+    assert_one_line_error(proxima("device", "--fast", "--wav", wav, "--trace-file", str(tmp_path / "no" / "t.jsonl")),
+                          "cannot write the trace file")
+
+
+def test_replay_rejects_a_malformed_manifest_before_starting_tiers(tmp_path):
+    for content, phrase in [('{"clips": 5}', "non-empty list"), ('{"clips": ["x.wav"]}', "clip 1 is not an object"),
+                            ('{"clips": [{"file": "a.wav"}]}', "needs a string 'wake_word'"), ("{", "not a valid manifest")]:
+        (tmp_path / "manifest.json").write_text(content)
+        assert_one_line_error(proxima("replay", str(tmp_path), timeout=30), phrase)

@@ -79,3 +79,19 @@ def test_json_object_has_the_design_fields(pipeline):
     for span in obj["spans"]:
         assert set(span) == {"name", "hop", "start_ms", "duration_ms"}
         assert span["duration_ms"] >= 0
+
+
+def test_device_command_heard_by_the_tier_is_carried_out_by_the_device(tiers, make_pipeline):
+    pipeline = make_pipeline([tiers["regional"]], tiers["cloud"], policy="remote-only")
+    r, = run_files(pipeline, WAKE_MYCROFT, LIVING_ROOM)
+    assert r.route == "regional"
+    assert r.intent is not None and r.intent.name == "HassTurnOn"
+    assert pipeline.skills.lights == {"living room": True}
+    assert "device.skill" in {s.name for s in r.spans}
+
+
+def test_second_regional_endpoint_is_tried_before_the_cloud(tiers, make_pipeline, down_address):
+    pipeline = make_pipeline([down_address, tiers["regional"]], tiers["cloud"])
+    r, = run_files(pipeline, WAKE_MYCROFT, AUSTEN_0880)
+    assert r.route == "regional"
+    assert len(r.failovers) == 1 and "UNAVAILABLE" in r.failovers[0]

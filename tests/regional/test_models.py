@@ -43,3 +43,10 @@ def test_model_directory_without_tokenizer_is_refused(tmp_path):
     (tmp_path / "model.bin").write_bytes(b"x")
     with pytest.raises(models.ModelError, match="tokenizer.json"):
         models.resolve_whisper(str(tmp_path))
+
+
+def test_unwritable_cache_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(models.ModelError, match="PROXIMA_CACHE"):
+        models.joined_base_model(blocker / "base")
