@@ -16,7 +16,7 @@ import numpy as np
 from opentelemetry import trace
 
 from device.config import DeviceConfig
-from device.events import Endpoint, RemoteResult, UtteranceResult, WakeDetection
+from device.events import Endpoint, UtteranceResult, WakeDetection
 from device.local import LocalPath
 from device.skills import LocalSkills
 from device.uplink import Uplink, UplinkStream, stream_config
@@ -82,47 +82,12 @@ class Router:
         self._span("device.endpoint", utt, speech_end, ep.decided_ms, reason=ep.reason)
         audio = np.concatenate(utt.audio) if utt.audio else np.zeros(0, np.int16)
 
-        route, transcript, intent, reply, error = "none", "", None, NO_SPEECH_REPLY, None
-        remote: RemoteResult | None = None
         if ep.speech_end_ms is None:
             if utt.stream is not None:
                 utt.stream.cancel()
+            route, transcript, intent, reply, error, remote = "none", "", None, NO_SPEECH_REPLY, None, None
         else:
-            if utt.stream is not None:
-                utt.stream.end()  # the tier decodes while the device does
-            local_intent, transcript = None, ""
-            if self.local is not None and self.cfg.policy != "remote-only":
-                local_intent, transcript = self._run_local(utt, audio)
-            confident = local_intent is not None and local_intent.confidence >= self.cfg.local_min_confidence
-            if confident or self.cfg.policy == "local-only" or self.uplink is None:
-                if utt.stream is not None:
-                    utt.stream.cancel()
-            else:
-                if utt.stream is None:  # local-first: the audio leaves only now
-                    utt.stream = self._open_stream(utt)
-                    utt.stream.send(audio)
-                    utt.stream.end()
-                remote = utt.stream.result()
-                if remote is None:
-                    error = "; ".join(utt.stream.errors) or "no remote tier configured"
-            if confident or (remote is None and local_intent is not None):
-                route, intent = "local", local_intent
-                with self._span_ctx("device.skill", utt):
-                    reply = self.skills.handle(local_intent, utt.id)
-            elif remote is not None:
-                route, transcript, intent, reply = remote.tier, remote.transcript, remote.intent, remote.reply
-                if intent is not None and intent.name in LocalSkills.HANDLED:
-                    # A device command the tier heard better: the device carries it out.
-                    with self._span_ctx("device.skill", utt):
-                        reply = self.skills.handle(intent, utt.id)
-            elif not transcript:
-                route, reply = "offline", NOT_HEARD_REPLY
-            elif self.cfg.policy == "local-only":
-                route, reply = "offline", LOCAL_ONLY_REPLY
-            elif self.uplink is None:
-                route, reply = "offline", NO_TIER_REPLY
-            else:
-                route, reply = "offline", OFFLINE_REPLY
+            route, transcript, intent, reply, error, remote = self._answer(utt, audio)
 
         reply_ms = self._clock.now()
         utt.root.end(end_time=self._clock.to_ns(reply_ms))
@@ -141,6 +106,47 @@ class Router:
             route=route, transcript=transcript, intent=intent, reply=reply, error=error,
             spans=tuple(sorted(spans, key=lambda s: (s.start_ms, -s.duration_ms))), latency_ms=latency,
             failovers=failovers)
+
+    def _answer(self, utt: Utterance, audio: np.ndarray):
+        """The policy for an utterance with speech: (route, transcript, intent, reply, error, remote)."""
+        if utt.stream is not None:
+            utt.stream.end()  # the tier decodes while the device does
+        local_intent, transcript = None, ""
+        if self.local is not None and self.cfg.policy != "remote-only":
+            local_intent, transcript = self._run_local(utt, audio)
+        confident = local_intent is not None and local_intent.confidence >= self.cfg.local_min_confidence
+        remote, error = None, None
+        if confident or self.cfg.policy == "local-only" or self.uplink is None:
+            if utt.stream is not None:
+                utt.stream.cancel()
+        else:
+            if utt.stream is None:  # local-first: the audio leaves only now
+                utt.stream = self._open_stream(utt)
+                utt.stream.send(audio)
+                utt.stream.end()
+            remote = utt.stream.result()
+            if remote is None:
+                error = "; ".join(utt.stream.errors)
+
+        if confident or (remote is None and local_intent is not None):
+            return "local", transcript, local_intent, self._act(utt, local_intent), None, None
+        if remote is not None:
+            reply = remote.reply
+            if remote.intent is not None and remote.intent.name in LocalSkills.HANDLED:
+                reply = self._act(utt, remote.intent)  # a device command the tier heard better
+            return remote.tier, remote.transcript, remote.intent, reply, None, remote
+        if self.cfg.policy == "local-only":
+            reply = LOCAL_ONLY_REPLY if transcript else NOT_HEARD_REPLY
+        elif self.uplink is None:
+            reply = NO_TIER_REPLY if transcript else NOT_HEARD_REPLY
+        else:
+            reply = OFFLINE_REPLY
+        return "offline", transcript, None, reply, error, None
+
+    def _act(self, utt: Utterance, intent: Intent) -> str:
+        """The device carries out a command (once per utterance id)."""
+        with self._span_ctx("device.skill", utt):
+            return self.skills.handle(intent, utt.id)
 
     # -- helpers -------------------------------------------------------------------
     def _run_local(self, utt: Utterance, audio: np.ndarray) -> tuple[Intent | None, str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import AUSTEN_0880, REPO, WAKE_MYCROFT, corpus
 
 
 def proxima(*args, timeout=120):
@@ -45,9 +46,6 @@ def test_demo_with_bad_file_fails_before_starting_tiers(tmp_path):
 
 
 def test_device_json_output_on_real_files(tiers):
-    from conftest import AUSTEN_0880, WAKE_MYCROFT, corpus
-    import json
-
     proc = proxima("device", "--fast", "--json", "--regional", tiers["regional"], "--cloud", tiers["cloud"],
                    "--wav", str(corpus(WAKE_MYCROFT)), str(corpus(AUSTEN_0880)))
     assert proc.returncode == 0, proc.stderr

@@ -59,6 +59,12 @@ def test_offline_reply_says_the_network_is_unreachable(make_pipeline, down_addre
     assert r.transcript, "the device's own transcript is kept offline"
 
 
+def test_remote_only_offline_still_says_the_network_is_unreachable(make_pipeline, down_address):
+    pipeline = make_pipeline([down_address], down_address, policy="remote-only")
+    r, = run_files(pipeline, WAKE_MYCROFT, AUSTEN_0880)
+    assert r.route == "offline" and "network" in r.reply.lower()
+
+
 def test_local_command_still_works_offline(make_pipeline, down_address):
     pipeline = make_pipeline([down_address], down_address)
     r, = run_files(pipeline, WAKE_MYCROFT, LIVING_ROOM)
