@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -12,7 +13,15 @@ class WakeConfig:
     models: tuple[str, ...] = ()
     """Bundled model names or ``.onnx`` paths; empty: every bundled model."""
     threshold: float = 0.5
-    """Score that fires a detection (openWakeWord's documented default)."""
+    """Score that fires a detection (openWakeWord's documented default), 0..1."""
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    """Per-model thresholds, overriding ``threshold``, e.g. ``{"alexa": 0.6}``."""
+    vad_threshold: float = 0.3
+    """Silero VAD probability the audio 0.4-0.56 s before a frame must reach for
+    its scores to count (openWakeWord's VAD gate); 0 turns the gate off. 0.5
+    lost one of the 21 corpus alexa clips; 0.3 keeps them and still stops noise."""
+    refractory_ms: float = 2000.0
+    """After a detection, no model fires for this long, ms."""
 
 
 @dataclass(frozen=True)

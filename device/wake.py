@@ -1,44 +1,98 @@
-"""Wake word detection with openWakeWord (ONNX runtime, bundled models).
+"""Wake word detection with openWakeWord (ONNX runtime, bundled or custom models).
 
 The detector scores every frame, even while an utterance is open, so its
-feature buffers always hold the most recent audio; the pipeline decides when a
-detection may open an utterance.
+feature buffers always hold the most recent audio. Three guards make one
+spoken wake word give exactly one activation:
+
+- **Deterministic state.** openWakeWord 0.5.1 fills its embedding buffer with
+  unseeded random noise at start-up, which has caused phantom or repeated
+  activations elsewhere; :meth:`WakeWordDetector.reset` (run at start-up too)
+  fills it with the embeddings of silence instead, so the same audio always
+  gives the same scores.
+- **VAD gate.** openWakeWord's own Silero VAD option zeroes the scores unless
+  speech was heard 0.4-0.56 s before the frame, so noise alone never fires
+  (without it, white noise reached 0.65 on ``alexa`` here).
+- **Refractory period.** After a detection no model fires again for
+  ``refractory_ms``: a wake word's score stays above threshold for several
+  frames (up to 14 for ``alexa`` on the samples).
 """
 
 from __future__ import annotations
 
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
 from device.config import WakeConfig
 from device.events import AudioFrame, WakeDetection
+
+_SILENCE_S = 4
+"""Seconds of silence openWakeWord's embedding buffer is filled with (its own start-up length)."""
 
 
 class WakeWordDetector:
     """openWakeWord over 80 ms frames.
 
     Args:
-        cfg: models and threshold. An empty model list loads every bundled
-            model (alexa, hey_jarvis, hey_mycroft, hey_rhasspy, timer,
-            weather); a path loads a custom ``.onnx`` model.
+        cfg: models, thresholds, VAD gate and refractory period. An empty
+            model list loads every bundled model (alexa, hey_jarvis,
+            hey_mycroft, hey_rhasspy, timer, weather); a path loads a custom
+            ``.onnx`` model, named by its file stem.
+
+    Raises:
+        ValueError: a custom model path does not exist or is not ``.onnx``.
     """
 
     def __init__(self, cfg: WakeConfig) -> None:
         from openwakeword.model import Model
 
+        for m in cfg.models:
+            if m.endswith(".onnx") or "/" in m:
+                if not Path(m).is_file() or not m.endswith(".onnx"):
+                    raise ValueError(f"wake model {m}: no such .onnx file; give a bundled name or an ONNX model path")
         # ONNX, not openWakeWord 0.5.1's default tflite, which crashes under numpy 2.
-        self._model = Model(wakeword_models=list(cfg.models), inference_framework="onnx")
-        self.threshold = cfg.threshold
+        self._model = Model(wakeword_models=list(cfg.models), inference_framework="onnx",
+                            vad_threshold=cfg.vad_threshold)
+        self.cfg = cfg
+        self._silence = None
+        self._quiet_until = -1.0
+        self.model_names: list[str] = list(self._model.predict(np.zeros(1280, np.int16)))
+        """Names detections carry: one per class of each loaded model."""
         self.scores: dict[str, float] = {}
-        """Latest score per model, 0..1."""
+        """Latest score per model, 0..1 (after the VAD gate)."""
+        self.reset()
 
-    @property
-    def model_names(self) -> list[str]:
-        return list(self._model.prediction_buffer.keys()) or list(self._model.models.keys())
+    def threshold(self, model: str) -> float:
+        """Score at which ``model`` fires, 0..1."""
+        return self.cfg.thresholds.get(model, self.cfg.threshold)
+
+    def reset(self) -> None:
+        """Forget all audio: buffers hold silence, so silence next fires nothing."""
+        pre = self._model.preprocessor
+        if self._silence is None:
+            self._silence = pre._get_embeddings(np.zeros(_SILENCE_S * 16000, np.int16))
+        pre.raw_data_buffer = deque(maxlen=pre.raw_data_buffer.maxlen)
+        pre.melspectrogram_buffer = np.ones((76, 32))
+        pre.accumulated_samples = 0
+        pre.raw_data_remainder = np.empty(0)
+        pre.feature_buffer = self._silence.copy()
+        self._model.reset()
+        vad = getattr(self._model, "vad", None)
+        if vad is not None:
+            vad.reset_states()
+            vad.prediction_buffer.clear()
+        self._quiet_until = -1.0
 
     def process(self, frame: AudioFrame) -> WakeDetection | None:
-        """Score ``frame`` (``int16[1280]``); the best model at or above threshold fires."""
+        """Score ``frame`` (``int16[1280]``); the best model at or above its threshold fires,
+        unless within ``refractory_ms`` of the last detection."""
         self.scores = {k: float(v) for k, v in self._model.predict(frame.samples).items()}
-        if not self.scores:
+        if frame.end_ms < self._quiet_until:
             return None
-        name = max(self.scores, key=self.scores.__getitem__)
-        if self.scores[name] < self.threshold:
+        firing = {k: v for k, v in self.scores.items() if v >= self.threshold(k)}
+        if not firing:
             return None
-        return WakeDetection(model=name, score=self.scores[name], end_ms=frame.end_ms)
+        name = max(firing, key=firing.__getitem__)
+        self._quiet_until = frame.end_ms + self.cfg.refractory_ms
+        return WakeDetection(model=name, score=firing[name], end_ms=frame.end_ms)

@@ -104,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="start this tier unreachable, to show the fallback (repeatable)")
     device_options(m)
 
+    b = sub.add_parser("bench", help="benchmarks on the real corpus")
+    b.add_argument("kind", choices=["wake", "endpoint", "local"])
+    b.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    b.add_argument("--corpus", type=Path, help="the shared corpus (default: ../shared/corpus)")
+    b.add_argument("--out", type=Path, default=Path("bench_out"), help="directory for plots (default: bench_out)")
+    b.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
+
     r = sub.add_parser("replay", help="play every sample of a manifest and check the results")
     r.add_argument("manifest", nargs="?", default=str(SAMPLES_DIR), help="samples directory or manifest.json")
     r.add_argument("--json", action="store_true")
@@ -117,14 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     from device.source import AudioInputError
+    from proxima.bench.corpus import CorpusError
     from proxima.models import ModelError
     from proxima.replay import ManifestError
     from proxima.tiers import TierStartError
     from regional.server import ServeError
 
     try:
-        return {"device": _device, "serve": _serve, "demo": _demo, "replay": _replay}[args.command](args)
-    except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError) as exc:
+        commands = {"device": _device, "serve": _serve, "demo": _demo, "replay": _replay, "bench": _bench}
+        return commands[args.command](args)
+    except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError, CorpusError) as exc:
         print(f"proxima {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -206,6 +215,16 @@ def _demo(args) -> int:
         for tier in sorted(set(args.tier_down)):
             _status(f"proxima demo: the {tier} tier is down (nothing listens at its address)")
         return _run_device(args, wav, regional, cloud)
+
+
+def _bench(args) -> int:
+    from proxima import bench
+
+    opts = bench.BenchOptions(out=args.out, fast=args.fast)
+    if args.corpus:
+        opts = replace(opts, corpus=args.corpus)
+    print(bench.render(bench.run(args.kind, opts), args.json), flush=True)
+    return 0
 
 
 def _replay(args) -> int:
