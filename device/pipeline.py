@@ -17,11 +17,6 @@ from device.uplink import Uplink
 from device.wake import WakeWordDetector
 from proxima.tracing import StreamClock, make_provider
 
-REFRACTORY_MS = 1000.0
-"""After an utterance ends, wake detections are ignored this long (ms), so the
-wake word's own lingering score cannot reopen it."""
-
-
 class Pipeline:
     """Loads every model once; :meth:`run` then processes any number of streams.
 
@@ -50,9 +45,13 @@ class Pipeline:
 
     def run(self, frames: Iterable[AudioFrame],
             on_frame: Callable[[AudioFrame], None] | None = None) -> Iterator[UtteranceResult]:
-        """Process a stream of frames; yields each utterance's result as it is answered."""
+        """Process a stream of frames; yields each utterance's result as it is answered.
+
+        Each call is a new stream (its times start again at 0), so the wake
+        detector starts from its deterministic silent state.
+        """
+        self.wake.reset()
         utt: Utterance | None = None
-        quiet_until = 0.0
         last_end = 0.0
         for frame in frames:
             self.clock.tick(frame.end_ms)
@@ -61,7 +60,7 @@ class Pipeline:
             if on_frame is not None:
                 on_frame(frame)
             if utt is None:
-                if detection is not None and frame.end_ms >= quiet_until:
+                if detection is not None:
                     utt = self.router.begin(detection)
                     self.endpointer.start(detection.end_ms)
                     self.state = "listening"
@@ -72,7 +71,6 @@ class Pipeline:
                 self.state = "thinking"
                 yield self.router.finish(utt, endpoint)
                 utt, self.state = None, "idle"
-                quiet_until = frame.end_ms + REFRACTORY_MS
         if utt is not None:
             yield self.router.finish(utt, self.endpointer.finish(last_end))
             self.state = "idle"

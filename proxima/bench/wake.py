@@ -1,0 +1,201 @@
+"""``proxima bench wake``: recall and false accepts per hour of the wake word models.
+
+Every audio clip of the corpus plays once, as its own stream, through the
+device's :class:`~device.wake.WakeWordDetector` (default ``WakeConfig``, every
+bundled model), and each frame's scores are recorded. The figures at the
+default thresholds and the threshold sweep of the detection-error curve are
+then computed offline from those scores with the detector's own firing rule
+(:func:`fire`), so no clip is scored twice.
+
+The report has one key per model with positives in the corpus::
+
+    {"alexa": {"threshold": 0.5, "positives": 21, "recall": 1.0,
+               "negative_hours": 0.0527, "false_accepts": 0, "fa_per_hour": 0.0,
+               "missed": [...], "false_accept_clips": [...]},
+     ...,
+     "_det_curve": "bench_out/wake_det.png"}
+
+``_det_curve`` (underscore: not a model) is the path of the PNG. A model's
+negative audio is every clip that does not contain its wake word: negatives,
+all speech, and the other models' wake word clips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import soundfile as sf
+
+from device.config import WakeConfig
+from device.source import FileSource
+from device.wake import WakeWordDetector
+from proxima.audio import FRAME_MS
+from proxima.bench import BenchOptions
+from proxima.bench.corpus import Entry, load
+
+TARGETS = {
+    "alexa": ("alexa", "alexa"),
+    "hey_mycroft": ("hey_mycroft", "hey mycroft"),
+    # The wake-word-benchmark clips say only "jarvis", not "hey jarvis".
+    "hey_jarvis (jarvis clips, partial match)": ("hey_jarvis", "jarvis"),
+}
+"""Report key -> (openWakeWord model, the corpus's expected text of its positives)."""
+
+AUDIO_KINDS = ("wakeword", "speech", "negative")
+"""Manifest kinds that are recordings (the others are NLU tests and licences)."""
+
+SWEEP = np.round(np.arange(0.05, 0.951, 0.05), 2)
+"""Thresholds of the detection-error curve, 0..1."""
+
+TAIL_S = 1.0
+"""Silence after each clip, s: the model's score peaks a few frames after the word ends."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One corpus recording, scored once."""
+
+    entry: Entry
+    seconds: float
+    """Length of the recording itself (no lead-in or tail), s."""
+    scores: np.ndarray
+    """``float[frames, models]``: each frame's score per model (after the VAD gate), 0..1."""
+    live: list[tuple[int, str]]
+    """(frame index, model) of every detection the live detector made."""
+
+
+def audio_entries(corpus: Path) -> list[Entry]:
+    """The corpus's recordings: manifest entries of an audio kind that soundfile can read."""
+    return [e for e in load(corpus) if e.kind in AUDIO_KINDS and e.path.is_file()
+            and e.path.suffix[1:].upper() in sf.available_formats()]
+
+
+def is_positive(entry: Entry, phrase: str) -> bool:
+    """True when ``entry`` is a wake word clip of ``phrase`` (e.g. "hey mycroft")."""
+    return entry.kind == "wakeword" and entry.expected.strip().lower() == phrase
+
+
+def score(entries: Sequence[Entry], detector: WakeWordDetector) -> list[Clip]:
+    """Play each entry as its own stream (1 s lead-in so the model has history,
+    ``TAIL_S`` of tail) and record the detector's scores and detections."""
+    clips = []
+    for e in entries:
+        detector.reset()
+        rows, live = [], []
+        for i, frame in enumerate(FileSource([e.path], realtime=False, tail_s=TAIL_S).frames()):
+            hit = detector.process(frame)
+            rows.append([detector.scores[n] for n in detector.model_names])
+            if hit is not None:
+                live.append((i, hit.model))
+        clips.append(Clip(e, sf.info(str(e.path)).duration, np.array(rows, np.float64), live))
+    return clips
+
+
+def fire(scores: np.ndarray, names: Sequence[str], thresholds: Mapping[str, float],
+         refractory_ms: float) -> list[tuple[int, str]]:
+    """:meth:`WakeWordDetector.process`'s firing rule over recorded scores.
+
+    In each frame the best model at or above its threshold fires (the first
+    in ``names`` on a tie), then no model fires until ``refractory_ms`` after
+    the end of that frame. Frame ``i`` ends at ``(i + 1) * 80`` ms.
+
+    Returns:
+        (frame index, model) of each detection.
+    """
+    limits = np.array([thresholds[n] for n in names])
+    over = scores >= limits
+    quiet_until = -1.0
+    hits = []
+    for i in np.flatnonzero(over.any(axis=1)):  # only frames where something could fire
+        end_ms = (int(i) + 1) * FRAME_MS
+        if end_ms < quiet_until:
+            continue
+        best = int(np.argmax(np.where(over[i], scores[i], -np.inf)))  # argmax: first of equals, as max()
+        hits.append((int(i), names[best]))
+        quiet_until = end_ms + refractory_ms
+    return hits
+
+
+def figures(clips: Sequence[Clip], names: Sequence[str], thresholds: Mapping[str, float],
+            refractory_ms: float, model: str, phrase: str) -> dict:
+    """Recall on the clips of ``phrase`` and false accepts of ``model`` on all other clips.
+
+    Returns:
+        ``threshold`` (``model``'s, 0..1), ``positives`` (clips), ``recall``
+        (share of positives with at least one detection of ``model``),
+        ``negative_hours`` (length of the other clips, h), ``false_accepts``
+        (detections of ``model`` in them), ``fa_per_hour``, and the clips
+        behind the errors: ``missed`` and ``false_accept_clips`` (corpus paths).
+    """
+    positives, hours, missed, fa_clips, fas = 0, 0.0, [], [], 0
+    for c in clips:
+        n = sum(1 for _, m in fire(c.scores, names, thresholds, refractory_ms) if m == model)
+        if is_positive(c.entry, phrase):
+            positives += 1
+            if n == 0:
+                missed.append(c.entry.rel)
+        else:
+            hours += c.seconds / 3600
+            fas += n
+            fa_clips += [c.entry.rel] * (n > 0)
+    return {"threshold": thresholds[model], "positives": positives,
+            "recall": round(1 - len(missed) / positives, 4) if positives else None,
+            "negative_hours": round(hours, 5), "false_accepts": fas,
+            "fa_per_hour": round(fas / hours, 2) if hours else None,
+            "missed": missed, "false_accept_clips": fa_clips}
+
+
+def plot_det(curves: Mapping[str, list[dict]], defaults: Mapping[str, dict], path: Path) -> Path:
+    """Write the detection-error curve: false-reject rate against false accepts
+    per hour, one line per model over ``SWEEP``, its default threshold ringed."""
+    from matplotlib.figure import Figure  # Agg canvas, no GUI backend or pyplot state
+
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.add_subplot()
+    for key, points in curves.items():
+        x = [p["fa_per_hour"] for p in points]
+        y = [100 * (1 - p["recall"]) for p in points]
+        line, = ax.plot(x, y, marker=".", linestyle="--" if "partial" in key else "-",
+                        label=f"{key} ({points[0]['positives']} clips)")
+        d = defaults[key]
+        ax.plot(d["fa_per_hour"], 100 * (1 - d["recall"]), marker="o", markersize=11, fillstyle="none",
+                color=line.get_color(), label=f"  default threshold {d['threshold']}")
+    hours = min(d["negative_hours"] for d in defaults.values())
+    # symlog: zero false accepts must stay on the plot; one false accept is 1/hours per hour.
+    ax.set_xscale("symlog", linthresh=1 / hours)
+    ax.set_xlim(left=-0.1 / hours)
+    ax.set_ylim(-3, 103)
+    ax.set_xlabel(f"false accepts per hour (negative audio ≈ {hours * 60:.1f} min; one false accept ≈ {1 / hours:.0f}/h)")
+    ax.set_ylabel("false rejects, % of positives")
+    ax.set_title(f"Wake word detection-error curve, thresholds {SWEEP[0]}–{SWEEP[-1]}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def report(clips: Sequence[Clip], detector: WakeWordDetector, out: Path) -> dict:
+    """The report for scored ``clips`` (see the module docstring); writes ``out/wake_det.png``."""
+    names = detector.model_names
+    defaults = {n: detector.threshold(n) for n in names}
+    refractory = detector.cfg.refractory_ms
+    result, curves = {}, {}
+    for key, (model, phrase) in TARGETS.items():
+        if model not in names or not any(is_positive(c.entry, phrase) for c in clips):
+            continue
+        result[key] = figures(clips, names, defaults, refractory, model, phrase)
+        # Sweep one model's threshold; the others keep theirs, as on the device.
+        curves[key] = [figures(clips, names, {**defaults, model: float(t)}, refractory, model, phrase)
+                       for t in SWEEP]
+    result["_det_curve"] = str(plot_det(curves, result, out / "wake_det.png"))
+    return result
+
+
+def run(opts: BenchOptions) -> dict:
+    """Score every recording of ``opts.corpus`` once and report (see the module docstring)."""
+    detector = WakeWordDetector(WakeConfig())
+    return report(score(audio_entries(opts.corpus), detector), detector, opts.out)
