@@ -36,6 +36,9 @@ class EndpointConfig:
     """Wake word then this long without speech: the utterance ends with route none, ms."""
     max_utterance_ms: float = 15000.0
     """Longest utterance; the audio so far is processed, not dropped, ms."""
+    semantic: bool = False
+    """Semantic endpointing: when the transcript at a pause is a complete,
+    confident local command, end the utterance without waiting out the hangover."""
 
 
 @dataclass(frozen=True)

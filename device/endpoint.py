@@ -3,7 +3,8 @@
 Silero VAD (the ONNX model openWakeWord ships, run by onnxruntime) scores each
 80 ms frame as two 40 ms chunks. The utterance ends after ``hangover_ms`` of
 non-speech following speech, after ``no_speech_timeout_ms`` with no speech at
-all, or at ``max_utterance_ms``.
+all, or at ``max_utterance_ms``. While a hangover runs, :attr:`Endpointer.paused`
+is true: the router uses that to start the local ASR early.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class Endpointer:
         if now - self._start_ms >= self.cfg.max_utterance_ms:
             return Endpoint("max_length", self.speech_end_ms, now)
         return None
+
+    @property
+    def paused(self) -> bool:
+        """True when speech was heard and the latest frame was not speech (a hangover is running)."""
+        return self.speech_end_ms is not None and self.probability < self.cfg.speech_threshold
 
     def finish(self, at_ms: float) -> Endpoint:
         """The stream ended while the utterance was open."""

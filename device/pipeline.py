@@ -9,7 +9,7 @@ from typing import IO, Callable, Iterable, Iterator
 
 from device.config import DeviceConfig
 from device.endpoint import Endpointer
-from device.events import AudioFrame, UtteranceResult
+from device.events import AudioFrame, Endpoint, UtteranceResult
 from device.local import LocalPath
 from device.router import Router, Utterance
 from device.skills import LocalSkills
@@ -67,6 +67,12 @@ class Pipeline:
                 continue
             self.router.add_audio(utt, frame.samples)
             endpoint = self.endpointer.process(frame)
+            if endpoint is None and self.endpointer.paused:
+                self.router.speculate(utt)
+                if self.cfg.endpoint.semantic and self.router.confident_early(utt):
+                    endpoint = Endpoint("semantic", self.endpointer.speech_end_ms, frame.end_ms)
+            elif endpoint is None and utt.speculation is not None:
+                self.router.discard_speculation(utt)
             if endpoint is not None:
                 self.state = "thinking"
                 yield self.router.finish(utt, endpoint)

@@ -5,11 +5,17 @@
   uplink, otherwise the remote result answers.
 - ``local-first``: nothing leaves the device until the local path declines.
 - ``remote-only`` / ``local-only``: for comparison and offline devices.
+
+The local ASR starts early: when the endpointer reports a pause, the audio so
+far is transcribed while the hangover runs (:meth:`Router.speculate`). Speech
+that resumes discards that result; a confirmed endpoint usually finds the
+transcript ready.
 """
 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +47,8 @@ class Utterance:
     stream: UplinkStream | None = None
     audio: list[np.ndarray] = field(default_factory=list)
     """``int16`` frames since the wake word."""
+    speculation: Future | None = None
+    """The local (intent, transcript) being computed early, from the audio up to a pause."""
 
 
 class Router:
@@ -55,6 +63,7 @@ class Router:
         self._tracer = tracer
         self._collector = collector
         self._clock = clock
+        self._early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-asr")
 
     @property
     def streams_live(self) -> bool:
@@ -74,6 +83,23 @@ class Router:
         utt.audio.append(samples)
         if utt.stream is not None:
             utt.stream.send(samples)
+
+    def speculate(self, utt: Utterance) -> None:
+        """A pause began: start the local path on the audio so far, unless it is already running."""
+        if self.local is None or self.cfg.policy == "remote-only" or utt.speculation is not None:
+            return
+        utt.speculation = self._early.submit(self._run_local, utt, np.concatenate(utt.audio))
+
+    def discard_speculation(self, utt: Utterance) -> None:
+        """Speech resumed: an early result no longer covers the utterance."""
+        utt.speculation = None
+
+    def confident_early(self, utt: Utterance) -> bool:
+        """True when an early local result is ready and is a confident local command."""
+        if utt.speculation is None or not utt.speculation.done():
+            return False
+        intent, _ = utt.speculation.result()
+        return intent is not None and intent.confidence >= self.cfg.local_min_confidence
 
     def finish(self, utt: Utterance, ep: Endpoint) -> UtteranceResult:
         """Decide and answer at the endpoint; returns the utterance's result."""
@@ -112,7 +138,9 @@ class Router:
         if utt.stream is not None:
             utt.stream.end()  # the tier decodes while the device does
         local_intent, transcript = None, ""
-        if self.local is not None and self.cfg.policy != "remote-only":
+        if utt.speculation is not None:  # started at the pause; only silence came since
+            local_intent, transcript = utt.speculation.result()
+        elif self.local is not None and self.cfg.policy != "remote-only":
             local_intent, transcript = self._run_local(utt, audio)
         confident = local_intent is not None and local_intent.confidence >= self.cfg.local_min_confidence
         remote, error = None, None

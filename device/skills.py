@@ -36,7 +36,7 @@ class LocalSkills:
     def __init__(self, time_zone: str = "") -> None:
         self.time_zone = time_zone
         self.lights: dict[str, bool] = {}
-        """Light state by area: True is on."""
+        """On/off state by area ("kitchen") or device name ("ceiling fan"): True is on."""
         self.timers: list[Timer] = []
         self._done: dict[str, str] = {}
 
@@ -52,9 +52,10 @@ class LocalSkills:
         slots = intent.slots
         if intent.name in ("HassTurnOn", "HassTurnOff"):
             on = intent.name == "HassTurnOn"
-            area = slots.get("area", "")
-            self.lights[area] = on
-            return f"Turned {'on' if on else 'off'} the {area} light."
+            target = slots.get("name") or slots.get("area", "")
+            self.lights[target] = on
+            what = target if "name" in slots else f"{target} light"
+            return f"Turned {'on' if on else 'off'} the {what}."
         if intent.name == "HassStartTimer":
             if "minutes" in slots:
                 n, unit, seconds = int(slots["minutes"]), "minute", int(slots["minutes"]) * 60

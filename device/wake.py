@@ -26,6 +26,10 @@ import numpy as np
 
 from device.config import WakeConfig
 from device.events import AudioFrame, WakeDetection
+from proxima.models import ModelError
+
+BUNDLED = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy", "timer", "weather")
+"""Wake models in openWakeWord 0.5.1's wheel."""
 
 _SILENCE_S = 4
 """Seconds of silence openWakeWord's embedding buffer is filled with (its own start-up length)."""
@@ -41,19 +45,23 @@ class WakeWordDetector:
             ``.onnx`` model, named by its file stem.
 
     Raises:
-        ValueError: a custom model path does not exist or is not ``.onnx``.
+        proxima.models.ModelError: a model is neither bundled nor a loadable ``.onnx`` file.
     """
 
     def __init__(self, cfg: WakeConfig) -> None:
         from openwakeword.model import Model
 
         for m in cfg.models:
-            if m.endswith(".onnx") or "/" in m:
-                if not Path(m).is_file() or not m.endswith(".onnx"):
-                    raise ValueError(f"wake model {m}: no such .onnx file; give a bundled name or an ONNX model path")
-        # ONNX, not openWakeWord 0.5.1's default tflite, which crashes under numpy 2.
-        self._model = Model(wakeword_models=list(cfg.models), inference_framework="onnx",
-                            vad_threshold=cfg.vad_threshold)
+            if (m.endswith(".onnx") or "/" in m) and not (Path(m).is_file() and m.endswith(".onnx")):
+                raise ModelError(f"wake model {m}: no such .onnx file; give a bundled name ({', '.join(BUNDLED)}) or an ONNX model path")
+            if not m.endswith(".onnx") and "/" not in m and m not in BUNDLED:
+                raise ModelError(f"wake model {m!r} is not bundled ({', '.join(BUNDLED)}); give one of those or an .onnx path")
+        try:
+            # ONNX, not openWakeWord 0.5.1's default tflite, which crashes under numpy 2.
+            self._model = Model(wakeword_models=list(cfg.models), inference_framework="onnx",
+                                vad_threshold=cfg.vad_threshold)
+        except Exception as exc:  # onnxruntime raises its own types for a bad file
+            raise ModelError(f"cannot load wake model(s) {', '.join(cfg.models)}: {' '.join(str(exc).split())}") from exc
         self.cfg = cfg
         self._silence = None
         self._quiet_until = -1.0

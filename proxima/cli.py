@@ -38,14 +38,26 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _probability(text: str) -> float:
-    """argparse type: a score in (0, 1]."""
+def _threshold(text: str) -> tuple[str | None, float]:
+    """argparse type: ``T`` or ``MODEL=T``, a wake score in (0, 1]."""
+    name, _, value = text.rpartition("=")
+    try:
+        score = float(value)
+    except ValueError:
+        score = -1.0
+    if not 0.0 < score <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a score in (0, 1] (or MODEL=score)")
+    return name or None, score
+
+
+def _millis(text: str) -> float:
+    """argparse type: a positive duration in ms."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a score in (0, 1]")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of milliseconds")
     return value
 
 
@@ -79,7 +91,16 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--json", action="store_true", help="one JSON object per utterance")
         sp.add_argument("--fast", action="store_true", help="play files as fast as the pipeline takes them")
         sp.add_argument("--trace-file", help="append every span as a JSON line to this file")
-        sp.add_argument("--wake-threshold", type=_probability, default=0.5, help="wake word score that fires, in (0, 1]")
+        sp.add_argument("--wake-threshold", type=_threshold, action="append", default=[], metavar="[MODEL=]T",
+                        help="wake score that fires, in (0, 1]: for all models, or MODEL=T for one (repeatable)")
+        sp.add_argument("--wake-model", action="append", default=[], metavar="NAME_OR_ONNX",
+                        help="wake model: a bundled name or a custom .onnx path (repeatable; default: all bundled)")
+        sp.add_argument("--hangover-ms", type=_millis, default=640.0, help="silence that ends an utterance (ms)")
+        sp.add_argument("--no-speech-timeout-ms", type=_millis, default=3000.0,
+                        help="wake word then this much silence ends the utterance (ms)")
+        sp.add_argument("--max-utterance-ms", type=_millis, default=15000.0, help="longest utterance (ms)")
+        sp.add_argument("--semantic-endpoint", action="store_true",
+                        help="end at a pause when the words so far are a confident device command")
         sp.add_argument("--local-model", default="tiny.en", help="on-device Whisper: tiny.en, a directory or a name")
 
     d = sub.add_parser("device", help="run the device on the microphone or on audio files")
@@ -141,10 +162,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _device_config(args, regional: list[str], cloud: str | None):
-    from device.config import DeviceConfig, UplinkConfig, WakeConfig
+    from device.config import DeviceConfig, EndpointConfig, UplinkConfig, WakeConfig
 
-    return DeviceConfig(wake=WakeConfig(threshold=args.wake_threshold),
-                        uplink=UplinkConfig(regional=tuple(regional), cloud=cloud),
+    wake = WakeConfig(models=tuple(args.wake_model),
+                      threshold=next((t for name, t in reversed(args.wake_threshold) if name is None), 0.5),
+                      thresholds={name: t for name, t in args.wake_threshold if name})
+    endpoint = EndpointConfig(hangover_ms=args.hangover_ms, no_speech_timeout_ms=args.no_speech_timeout_ms,
+                              max_utterance_ms=args.max_utterance_ms, semantic=args.semantic_endpoint)
+    return DeviceConfig(wake=wake, endpoint=endpoint, uplink=UplinkConfig(regional=tuple(regional), cloud=cloud),
                         policy=args.policy, local_model=args.local_model)
 
 

@@ -75,3 +75,11 @@ def test_replay_rejects_a_malformed_manifest_before_starting_tiers(tmp_path):
                             ('{"clips": [{"file": "a.wav"}]}', "needs a string 'wake_word'"), ("{", "not a valid manifest")]:
         (tmp_path / "manifest.json").write_text(content)
         assert_one_line_error(proxima("replay", str(tmp_path), timeout=30), phrase)
+
+
+def test_unknown_wake_model_is_one_line(tmp_path):
+    wav = str(REPO / "samples" / "what_time.wav")
+    assert_one_line_error(proxima("device", "--fast", "--wav", wav, "--wake-model", "hey_siri"), "not bundled")
+    fake = tmp_path / "mine.onnx"
+    fake.write_bytes(b"not a model")
+    assert_one_line_error(proxima("device", "--fast", "--wav", wav, "--wake-model", str(fake)), "cannot load wake model")

@@ -47,8 +47,10 @@ TARGETS = {
 AUDIO_KINDS = ("wakeword", "speech", "negative")
 """Manifest kinds that are recordings (the others are NLU tests and licences)."""
 
-SWEEP = np.round(np.arange(0.05, 0.951, 0.05), 2)
-"""Thresholds of the detection-error curve, 0..1."""
+SWEEP = (0.001, 0.002, 0.005, 0.01, 0.02, *np.round(np.arange(0.05, 0.951, 0.05), 2).tolist(), 0.99)
+"""Thresholds of the detection-error curve, 0..1. The scores are nearly all
+below 0.05 or above 0.95, so the sweep reaches further down than 0.05 to show
+where false accepts begin."""
 
 TAIL_S = 1.0
 """Silence after each clip, s: the model's score peaks a few frames after the word ends."""
@@ -153,24 +155,31 @@ def plot_det(curves: Mapping[str, list[dict]], defaults: Mapping[str, dict], pat
     per hour, one line per model over ``SWEEP``, its default threshold ringed."""
     from matplotlib.figure import Figure  # Agg canvas, no GUI backend or pyplot state
 
-    fig = Figure(figsize=(8, 5), layout="constrained")
+    fig = Figure(figsize=(9, 5.5), layout="constrained")
     ax = fig.add_subplot()
     for key, points in curves.items():
         x = [p["fa_per_hour"] for p in points]
         y = [100 * (1 - p["recall"]) for p in points]
         line, = ax.plot(x, y, marker=".", linestyle="--" if "partial" in key else "-",
-                        label=f"{key} ({points[0]['positives']} clips)")
+                        label=f"{key}, {points[0]['positives']} clips")
+        # Many thresholds give the same point: label each point once, with its threshold range.
+        for xy in dict.fromkeys(zip(x, y)):
+            ts = [t for t, p in zip(SWEEP, zip(x, y)) if p == xy]
+            ax.annotate(f"{ts[0]}" if len(ts) == 1 else f"{ts[0]}–{ts[-1]}", xy, textcoords="offset points",
+                        xytext=(6, 4), fontsize="x-small", color=line.get_color())
         d = defaults[key]
-        ax.plot(d["fa_per_hour"], 100 * (1 - d["recall"]), marker="o", markersize=11, fillstyle="none",
-                color=line.get_color(), label=f"  default threshold {d['threshold']}")
+        ax.plot(d["fa_per_hour"], 100 * (1 - d["recall"]), marker="o", markersize=12, fillstyle="none",
+                color=line.get_color())
+    ax.plot([], [], marker="o", markersize=12, fillstyle="none", color="black", linestyle="none",
+            label="default threshold (%s)" % ", ".join(sorted({str(d["threshold"]) for d in defaults.values()})))
     hours = min(d["negative_hours"] for d in defaults.values())
     # symlog: zero false accepts must stay on the plot; one false accept is 1/hours per hour.
-    ax.set_xscale("symlog", linthresh=1 / hours)
-    ax.set_xlim(left=-0.1 / hours)
+    ax.set_xscale("symlog", linthresh=1 / hours, linscale=0.5)
+    ax.set_xlim(left=-0.2 / hours)
     ax.set_ylim(-3, 103)
-    ax.set_xlabel(f"false accepts per hour (negative audio ≈ {hours * 60:.1f} min; one false accept ≈ {1 / hours:.0f}/h)")
+    ax.set_xlabel(f"false accepts per hour (negative audio ≈ {hours * 60:.1f} min: one false accept ≈ {1 / hours:.0f}/h)")
     ax.set_ylabel("false rejects, % of positives")
-    ax.set_title(f"Wake word detection-error curve, thresholds {SWEEP[0]}–{SWEEP[-1]}")
+    ax.set_title("Wake word detection-error curve (labels: thresholds)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +198,7 @@ def report(clips: Sequence[Clip], detector: WakeWordDetector, out: Path) -> dict
             continue
         result[key] = figures(clips, names, defaults, refractory, model, phrase)
         # Sweep one model's threshold; the others keep theirs, as on the device.
-        curves[key] = [figures(clips, names, {**defaults, model: float(t)}, refractory, model, phrase)
+        curves[key] = [figures(clips, names, {**defaults, model: t}, refractory, model, phrase)
                        for t in SWEEP]
     result["_det_curve"] = str(plot_det(curves, result, out / "wake_det.png"))
     return result
