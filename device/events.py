@@ -83,6 +83,10 @@ class UtteranceResult:
     """``speech_end_to_reply`` (None when no speech was heard), ``endpoint_to_reply``, ``wake_to_reply``, ms."""
     failovers: tuple[str, ...] = ()
     """Tiers that failed before another answered, one line each (not in the JSON: ``error`` stays null when answered)."""
+    endpoint: Endpoint | None = None
+    """The endpoint decision, in stream time (not in the JSON; for benchmarks)."""
+    wake_end_ms: float = 0.0
+    """Stream time the trace started, ms (not in the JSON; spans are relative to it)."""
 
     def to_json(self) -> dict:
         return {

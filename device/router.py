@@ -131,7 +131,7 @@ class Router:
             utterance_id=utt.id, trace_id=trace_id, wake_word=utt.wake.model, wake_score=utt.wake.score,
             route=route, transcript=transcript, intent=intent, reply=reply, error=error,
             spans=tuple(sorted(spans, key=lambda s: (s.start_ms, -s.duration_ms))), latency_ms=latency,
-            failovers=failovers)
+            failovers=failovers, endpoint=ep, wake_end_ms=utt.wake.end_ms)
 
     def _answer(self, utt: Utterance, audio: np.ndarray):
         """The policy for an utterance with speech: (route, transcript, intent, reply, error, remote)."""

@@ -30,6 +30,8 @@ class BenchOptions:
     """Where plots and other files go."""
     fast: bool = False
     """Replay as fast as possible instead of in real time (where a benchmark replays)."""
+    limit: int | None = None
+    """Use at most this many clips per set (for quick runs and tests); None: all."""
 
 
 def run(kind: str, opts: BenchOptions) -> dict:

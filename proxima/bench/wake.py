@@ -5,19 +5,25 @@ device's :class:`~device.wake.WakeWordDetector` (default ``WakeConfig``, every
 bundled model), and each frame's scores are recorded. The figures at the
 default thresholds and the threshold sweep of the detection-error curve are
 then computed offline from those scores with the detector's own firing rule
-(:func:`fire`), so no clip is scored twice.
+(:func:`fire`: all models together, one refractory period), so no clip is
+scored twice. The sweep moves one model's threshold; the others keep theirs.
 
-The report has one key per model with positives in the corpus::
+The report has one key per model with positives in the corpus (the
+wake-word-benchmark clips say only "jarvis", so ``hey_jarvis`` is reported on
+them under its own key, as a partial match)::
 
-    {"alexa": {"threshold": 0.5, "positives": 21, "recall": 1.0,
-               "negative_hours": 0.0527, "false_accepts": 0, "fa_per_hour": 0.0,
-               "missed": [...], "false_accept_clips": [...]},
-     ...,
+    {"alexa": {"threshold": 0.5, "positives": 21, "recall": 0.9524,
+               "negative_hours": 0.04893, "false_accepts": 0, "fa_per_hour": 0.0,
+               "missed": ["wake-word-benchmark/alexa/15.flac"], "false_accept_clips": []},
+     "hey_mycroft": {...},
+     "hey_jarvis (jarvis clips, partial match)": {...},
      "_det_curve": "bench_out/wake_det.png"}
 
-``_det_curve`` (underscore: not a model) is the path of the PNG. A model's
-negative audio is every clip that does not contain its wake word: negatives,
-all speech, and the other models' wake word clips.
+``_det_curve`` (underscore: not a model) is the path of the PNG: false-reject
+rate against false accepts per hour. A model's negative audio is every clip
+that does not contain its wake word: negatives, all speech, and the other
+models' wake word clips; its hours count the recordings only, not the silence
+played around them.
 """
 
 from __future__ import annotations
@@ -53,7 +59,8 @@ below 0.05 or above 0.95, so the sweep reaches further down than 0.05 to show
 where false accepts begin."""
 
 TAIL_S = 1.0
-"""Silence after each clip, s: the model's score peaks a few frames after the word ends."""
+"""Silence after each clip, s, as a microphone goes on listening: a word that
+ends with the clip still gets the frames its score peaks in."""
 
 
 @dataclass(frozen=True)
