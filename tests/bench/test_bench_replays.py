@@ -1,0 +1,24 @@
+"""bench endpoint and bench local on a few clips (fast replay), for their shape and sense."""
+
+from __future__ import annotations
+
+from conftest import CORPUS
+from proxima.bench import BenchOptions, run
+
+
+def test_bench_endpoint_reports_each_hangover():
+    report = run("endpoint", BenchOptions(corpus=CORPUS, fast=True, limit=3))
+    settings = report["hangover_ms"]
+    assert set(settings) == {"400", "640", "900"}
+    p50 = [settings[h]["speech_end_to_endpoint_ms"]["p50"] for h in ("400", "640", "900")]
+    assert all(s["clips"] == 3 for s in settings.values())
+    assert p50 == sorted(p50) and p50[0] < p50[-1], "a longer hangover decides later"
+
+
+def test_bench_local_reports_latency_and_bare_asr():
+    report = run("local", BenchOptions(corpus=CORPUS, fast=True, limit=2))
+    for part in (report, report["semantic_endpoint"]):
+        assert part["clips"] == 4 and "unanswered" not in part
+        for key in ("speech_end_to_reply_ms", "endpoint_to_reply_ms", "bare_asr_ms"):
+            assert part[key]["p50"] > 0 and part[key]["p95"] >= part[key]["p50"]
+        assert part["ratio_to_bare_asr"] > 0

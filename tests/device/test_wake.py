@@ -1,0 +1,103 @@
+"""Wake word: one activation per wake word, deterministic, gated by the VAD."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import corpus
+from device.config import WakeConfig
+from device.events import AudioFrame
+from device.source import FileSource
+from device.wake import WakeWordDetector
+from proxima.models import ModelError
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return WakeWordDetector(WakeConfig())
+
+
+def detections(detector, *paths, **source_kw):
+    detector.reset()
+    frames = FileSource([corpus(p) if isinstance(p, str) else p for p in paths], realtime=False, **source_kw).frames()
+    found, scores = [], []
+    for f in frames:
+        d = detector.process(f)
+        scores.append(dict(detector.scores))
+        if d is not None:
+            found.append(d)
+    return found, scores
+
+
+@pytest.mark.parametrize("clip, model", [
+    ("openwakeword/tests/data/hey_mycroft_test.wav", "hey_mycroft"),
+    ("openwakeword/tests/data/alexa_test.wav", "alexa"),
+    ("wake-word-benchmark/alexa/20.flac", "alexa"),
+])
+def test_one_activation_per_wake_word(detector, clip, model):
+    found, _ = detections(detector, clip)
+    assert [d.model for d in found] == [model]
+    assert found[0].end_ms > 1000, "the wake word ends after the 1 s lead-in"
+
+
+def test_two_wake_words_two_activations(detector):
+    found, _ = detections(detector, "openwakeword/tests/data/alexa_test.wav",
+                          "pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav",
+                          "openwakeword/tests/data/alexa_test.wav")
+    assert [d.model for d in found] == ["alexa", "alexa"]
+
+
+@pytest.mark.parametrize("clip", ["openwakeword/tests/data/hey_jane.wav",
+                                  "pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
+                                  "tflite-micro-speech-commands/noise_1000ms.wav"])
+def test_negatives_do_not_fire(detector, clip):
+    assert detections(detector, clip)[0] == []
+
+
+def test_scores_are_deterministic_across_runs(detector):
+    clip = "openwakeword/tests/data/hey_mycroft_test.wav"
+    _, first = detections(detector, clip)
+    _, second = detections(WakeWordDetector(WakeConfig()), clip)
+    assert first == second
+
+
+def test_after_reset_silence_fires_nothing(detector):
+    detections(detector, "openwakeword/tests/data/hey_mycroft_test.wav")
+    detector.reset()
+    for i in range(50):
+        assert detector.process(AudioFrame(np.zeros(1280, np.int16), i * 80.0)) is None
+    assert max(detector.scores.values()) < 0.01
+
+
+def test_white_noise_never_fires(tmp_path, detector):
+    import soundfile as sf
+
+    rng = np.random.default_rng(7)
+    for std in (0.05, 0.3):
+        path = tmp_path / f"noise{std}.wav"
+        sf.write(str(path), np.clip(rng.normal(0, std, 16000 * 20), -1, 1).astype(np.float32), 16000)
+        assert detections(detector, path)[0] == []
+
+
+def test_per_model_threshold_overrides_the_default():
+    strict = WakeWordDetector(WakeConfig(models=("hey_mycroft",), thresholds={"hey_mycroft": 1.0}))
+    assert strict.threshold("hey_mycroft") == 1.0
+    found, scores = detections(strict, "openwakeword/tests/data/hey_mycroft_test.wav")
+    assert max(s["hey_mycroft"] for s in scores) < 1.0 or found
+
+
+def test_unknown_and_missing_models_are_refused(tmp_path):
+    with pytest.raises(ModelError, match="not bundled"):
+        WakeWordDetector(WakeConfig(models=("hey_siri",)))
+    with pytest.raises(ModelError, match="no such .onnx"):
+        WakeWordDetector(WakeConfig(models=(str(tmp_path / "x.onnx"),)))
+
+
+def test_custom_onnx_model_by_path():
+    import openwakeword
+
+    path = next(p for p in openwakeword.get_pretrained_model_paths("onnx") if "hey_mycroft" in p)
+    custom = WakeWordDetector(WakeConfig(models=(path,)))
+    found, _ = detections(custom, "openwakeword/tests/data/hey_mycroft_test.wav")
+    assert [d.model for d in found] == ["hey_mycroft_v0.1"]
