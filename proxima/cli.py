@@ -126,7 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     device_options(m)
 
     b = sub.add_parser("bench", help="benchmarks on the real corpus")
-    b.add_argument("kind", choices=["wake", "endpoint", "local"])
+    from proxima.bench import KINDS
+
+    b.add_argument("kind", choices=list(KINDS))
     b.add_argument("--json", action="store_true", help="print the report as one JSON object")
     b.add_argument("--corpus", type=Path, help="the shared corpus (default: ../shared/corpus)")
     b.add_argument("--out", type=Path, default=Path("bench_out"), help="directory for plots (default: bench_out)")
