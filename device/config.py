@@ -50,10 +50,17 @@ class UplinkConfig:
     """``host:port`` of the regional endpoints, tried in order before the cloud."""
     cloud: str | None = None
     """``host:port`` of the cloud tier."""
-    result_timeout_s: float = 10.0
-    """How long after end of audio to wait for a tier's final result, s."""
+    connect_timeout_s: float = 1.0
+    """A tier whose connection is not ready this long after the stream should
+    open is abandoned for the next (a frozen server accepts TCP but never
+    answers HTTP/2), s."""
+    regional_deadline_s: float = 3.0
+    """Each regional endpoint's share of the latency budget: its final result
+    must come this long after end of audio (or after it got the utterance), s."""
+    cloud_deadline_s: float = 6.0
+    """The cloud tier's share of the budget, s."""
     call_timeout_s: float = 30.0
-    """gRPC deadline of one stream: the longest utterance (15 s) plus the result timeout and margin, s."""
+    """gRPC deadline of one stream: the longest utterance (15 s) plus the deadlines and margin, s."""
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,20 @@
 """The uplink: one gRPC stream per utterance, with failover across tiers.
 
-Tiers are tried in order (regional, then cloud). The stream keeps every
-sample of the utterance until a final result arrives, so a tier that fails
-before or during the utterance is replaced by the next one, which receives the
-whole utterance again: no speech is lost. When no tier answers, the result is
-None and the device answers offline.
+Tiers are tried in order (the regional endpoints, then the cloud). The
+stream keeps every sample of the utterance until a final result arrives, so a
+tier that fails before or during the utterance, or after its end, is replaced
+by the next one, which receives the whole utterance again: no speech is lost.
+A tier fails when its connection is not ready within ``connect_timeout_s``,
+when the call ends with a failover status, or when its final result misses its
+deadline (its share of the latency budget, counted from end of audio). An
+endpoint whose circuit breaker is open is skipped (``device.health``). When no
+tier answers, the result is None and the device answers offline.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Iterator
 
 import grpc
@@ -18,9 +23,11 @@ from opentelemetry import trace
 
 from device.config import UplinkConfig
 from device.events import RemoteResult
+from device.health import EndpointHealth
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.audio import SAMPLE_RATE, to_bytes
+from proxima.grpc_options import CLIENT_OPTIONS
 from proxima.nlu import Intent
 from proxima.tracing import HOP_ATTRIBUTE, SpanRecord, StreamClock, inject_metadata
 
@@ -49,15 +56,22 @@ class Uplink:
         self.tiers: list[tuple[str, str]] = [("regional", a) for a in cfg.regional]
         if cfg.cloud:
             self.tiers.append(("cloud", cfg.cloud))
-        self._channels = {addr: grpc.insecure_channel(addr) for _, addr in self.tiers}
+        self._channels = {addr: grpc.insecure_channel(addr, options=CLIENT_OPTIONS) for _, addr in self.tiers}
+        self.health = {addr: EndpointHealth(addr, ch) for addr, ch in self._channels.items()}
         self._clock = clock
         self._tracer = tracer
+
+    def deadline_s(self, tier: str) -> float:
+        """How long ``tier`` has for its final result after end of audio, s."""
+        return self.cfg.cloud_deadline_s if tier == "cloud" else self.cfg.regional_deadline_s
 
     def open(self, config: pb.StreamConfig, parent: trace.Span, origin_ms: float) -> "UplinkStream":
         """Start streaming one utterance; ``origin_ms`` is its trace's start."""
         return UplinkStream(self, config, parent, origin_ms)
 
     def close(self) -> None:
+        for h in self.health.values():
+            h.stop()
         for ch in self._channels.values():
             ch.close()
 
@@ -78,6 +92,9 @@ class UplinkStream:
         self._ended = self._cancelled = False
         self._call: grpc.Future | None = None
         self._timed_out = False
+        self._result_due: float | None = None
+        """``time.monotonic()`` by which the current tier owes its final result."""
+        self._tier = ""
         self._done = threading.Event()
         self.result_value: RemoteResult | None = None
         self.errors: list[str] = []
@@ -98,15 +115,11 @@ class UplinkStream:
             self._cond.notify_all()
 
     def end(self) -> None:
-        """No more audio: the tier may produce its final result.
-
-        Starts the result timer: a tier that has no final result
-        ``result_timeout_s`` later is abandoned for the next one.
-        """
+        """No more audio: the tier may produce its final result, within its deadline."""
         with self._cond:
             self._ended = True
+            self._result_due = time.monotonic() + self._up.deadline_s(self._tier)
             self._cond.notify_all()
-        self._arm_timer()
 
     def cancel(self) -> None:
         """The device answered itself: stop the tier's work."""
@@ -124,16 +137,16 @@ class UplinkStream:
         return self.result_value
 
     # -- the stream's side -------------------------------------------------------
-    def _arm_timer(self) -> None:
-        def expire() -> None:
+    def _watchdog(self) -> None:
+        """Cancels the current tier's call when its final result is overdue."""
+        while not self._done.wait(0.05):
             with self._cond:
-                self._timed_out = True
-                call = self._call
-            if call is not None and not self._done.is_set():
+                overdue = self._result_due is not None and time.monotonic() > self._result_due
+                call = None if self._timed_out else self._call
+                if overdue and call is not None:
+                    self._timed_out = True
+            if overdue and call is not None:
                 call.cancel()
-        self._timer = threading.Timer(self._up.cfg.result_timeout_s, expire)
-        self._timer.daemon = True
-        self._timer.start()
 
     def _requests(self) -> Iterator[pb.ConverseRequest]:
         yield pb.ConverseRequest(config=self._config)
@@ -159,14 +172,21 @@ class UplinkStream:
                 return
 
     def _run(self) -> None:
+        threading.Thread(target=self._watchdog, name="uplink-watchdog", daemon=True).start()
         try:
             for tier, address in self._up.tiers:
+                health = self._up.health[address]
+                if not health.available:
+                    self.errors.append(f"{tier} at {address}: skipped (circuit breaker open)")
+                    continue
                 with self._cond:
                     if self._cancelled:
                         return
-                    self._timed_out = False
+                    self._timed_out, self._call, self._tier = False, None, tier
+                    self._result_due = time.monotonic() + self._up.deadline_s(tier) if self._ended else None
                 try:
                     self.result_value = self._attempt(tier, address)
+                    health.record_success()
                     self._span.set_attribute("proxima.tier", tier)
                     return
                 except grpc.RpcError as err:
@@ -178,6 +198,7 @@ class UplinkStream:
                     self.errors.append(f"{tier} at {address}: {code.name} ({err.details()})")
                     if code not in FAILOVER_CODES:
                         return
+                    health.record_failure()
         finally:
             clock = self._up._clock
             self._span.set_attribute("proxima.attempts", len(self.errors) + (self.result_value is not None))
@@ -185,7 +206,12 @@ class UplinkStream:
             self._done.set()
 
     def _attempt(self, tier: str, address: str) -> RemoteResult:
-        stub = pb_grpc.AssistantStub(self._up._channels[address])
+        channel = self._up._channels[address]
+        try:
+            grpc.channel_ready_future(channel).result(timeout=self._up.cfg.connect_timeout_s)
+        except grpc.FutureTimeoutError:
+            raise _Failed(grpc.StatusCode.UNAVAILABLE, f"not connected within {self._up.cfg.connect_timeout_s:g} s") from None
+        stub = pb_grpc.AssistantStub(channel)
         call = stub.Converse(self._requests(), metadata=self._metadata, timeout=self._up.cfg.call_timeout_s)
         with self._cond:
             self._call = call
@@ -195,7 +221,7 @@ class UplinkStream:
                 final = response
                 break
         if final is None:
-            raise _StreamEnded(tier)
+            raise _Failed(grpc.StatusCode.UNAVAILABLE, f"the {tier} tier closed the stream without a final result")
         recv_ms = self._up._clock.now()
         intent = None
         if final.HasField("intent"):
@@ -209,17 +235,17 @@ class UplinkStream:
                             reply=final.reply.text, trace_id=final.trace_id, spans=spans)
 
 
-class _StreamEnded(grpc.RpcError):
-    """The server closed the stream without a final result."""
+class _Failed(grpc.RpcError):
+    """A tier failed in a way the device noticed itself (no status from the server)."""
 
-    def __init__(self, tier: str) -> None:
-        self._tier = tier
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        self._code, self._details = code, details
 
     def code(self) -> grpc.StatusCode:
-        return grpc.StatusCode.UNAVAILABLE
+        return self._code
 
     def details(self) -> str:
-        return f"the {self._tier} tier closed the stream without a final result"
+        return self._details
 
 
 def stream_config(utterance_id: str, wake_word: str, language: str, device_id: str,

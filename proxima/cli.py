@@ -118,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--model", help="Whisper model: base (packaged), a directory or a faster-whisper name")
     s.add_argument("--trace-file", help="append every span as a JSON line to this file")
+    s.add_argument("--fault", metavar="KIND",
+                   help="fault injection for tests: never-reply, stop-reading=S or delay-ms=N")
 
     m = sub.add_parser("demo", help="start both tiers on loopback and run the device")
     m.add_argument("--wav", nargs="+", metavar="F", help="audio files instead of the microphone or samples/")
@@ -202,7 +204,9 @@ def _device(args) -> int:
 def _serve(args) -> int:
     from regional.server import default_config, serve
 
-    cfg = replace(default_config(args.tier, args.port, args.model), host=args.host)
+    if args.fault and args.fault.partition("=")[0] not in ("never-reply", "stop-reading", "delay-ms"):
+        raise UsageError(f"unknown --fault {args.fault!r}: use never-reply, stop-reading=S or delay-ms=N")
+    cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, fault=args.fault)
     trace_file = _open_trace(args.trace_file)
     try:
         asyncio.run(serve(cfg, trace_file=trace_file))

@@ -29,9 +29,9 @@ class TierProcess:
     """
 
     def __init__(self, tier: str, model: str | None = None, timeout_s: float = 120.0,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), port: int = 0) -> None:
         self.tier = tier
-        cmd = [sys.executable, "-m", "proxima", "serve", "--tier", tier, "--port", "0", *extra_args]
+        cmd = [sys.executable, "-m", "proxima", "serve", "--tier", tier, "--port", str(port), *extra_args]
         if model:
             cmd += ["--model", model]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.asr import Transcriber, TranscriptionOptions
+from proxima.grpc_options import SERVER_OPTIONS
 from proxima.tracing import make_provider
 from regional.service import MAX_CHUNK_BYTES, AssistantService
 
@@ -47,6 +48,9 @@ class ServerConfig:
     beam_size: int = 1
     """Regional decodes greedily; the cloud tier's wider beam is its larger model."""
     decode_workers: int = 2
+    fault: str | None = None
+    """Fault injection, for tests: "never-reply", "stop-reading=S" (stop reading
+    the stream S seconds after it opens) or "delay-ms=N" (hold the final result N ms)."""
 
 
 def default_config(tier: str, port: int, model: str | None = None) -> ServerConfig:
@@ -62,12 +66,13 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
         proxima.models.ModelError: the model cannot be loaded.
     """
     provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file)
-    service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers)
+    service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers, cfg.fault)
     health_servicer = health.aio.HealthServicer()
 
     server = grpc.aio.server(options=[
         ("grpc.so_reuseport", 0),  # otherwise a second server silently shares the port
         ("grpc.max_receive_message_length", MAX_CHUNK_BYTES + 1024),
+        *SERVER_OPTIONS,
     ])
     pb_grpc.add_AssistantServicer_to_server(service, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

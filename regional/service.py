@@ -41,10 +41,13 @@ class AssistantService(pb_grpc.AssistantServicer):
         transcriber: a loaded model; None until warm-up ends (calls get UNAVAILABLE).
         tracer: OpenTelemetry tracer for the ``<tier>.asr|nlu|skill`` spans.
         decode_workers: decodes run in a pool this size, off the event loop.
+        fault: fault injection for tests (see ``regional.server.ServerConfig.fault``).
     """
 
-    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2) -> None:
+    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2, fault: str | None = None) -> None:
         self.tier = tier
+        self.fault, _, arg = (fault or "").partition("=")
+        self.fault_arg = float(arg) if arg else 0.0
         self.transcriber: Transcriber | None = None
         self.parser = IntentParser([COMMANDS, TEMPLATES])
         self._tracer = tracer
@@ -67,6 +70,9 @@ class AssistantService(pb_grpc.AssistantServicer):
 
         chunks: list[np.ndarray] = []
         samples = 0
+        if self.fault == "stop-reading":
+            await asyncio.sleep(max(0.0, self.fault_arg - ms() / 1000.0))
+            await asyncio.Event().wait()  # never reads again; the client's deadline ends the call
         async for msg in request_iterator:
             kind = msg.WhichOneof("message")
             if kind == "audio":
@@ -87,6 +93,10 @@ class AssistantService(pb_grpc.AssistantServicer):
             else:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unexpected {kind} after the first message: only audio, end_of_audio or cancel may follow the config")
 
+        if self.fault == "never-reply":
+            await asyncio.Event().wait()
+        if self.fault == "delay-ms":
+            await asyncio.sleep(self.fault_arg / 1000.0)
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
         timings: list[pb.StageTiming] = []
         loop = asyncio.get_running_loop()

@@ -1,0 +1,117 @@
+"""Fault injection: real tier processes fail in each way the issue lists; the
+utterance is still answered, by the expected tier, with the transcript that
+tier gives without a fault."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import AUSTEN_0880, WAKE_MYCROFT, corpus, run_files
+from device.source import FileSource
+from proxima.tiers import TierProcess
+
+
+@pytest.fixture(scope="module")
+def cloud_baseline(tiers, make_pipeline, down_address):
+    """The cloud tier's transcript of the clip with nothing failing."""
+    r, = run_files(make_pipeline([down_address], tiers["cloud"]), WAKE_MYCROFT, AUSTEN_0880)
+    assert r.route == "cloud"
+    return r.transcript
+
+
+def replay_with(pipeline, inflict=None, after_s=1.0):
+    """Real-time replay; ``inflict()`` runs ``after_s`` into the utterance."""
+    def watch():
+        while pipeline.state != "listening":
+            time.sleep(0.01)
+        time.sleep(after_s)
+        inflict()
+
+    if inflict is not None:
+        threading.Thread(target=watch, daemon=True).start()
+    return list(pipeline.run(FileSource([corpus(WAKE_MYCROFT), corpus(AUSTEN_0880)], realtime=True,
+                                        tail_s=2.0).frames()))
+
+
+def answered_by_cloud(results, baseline):
+    r, = results
+    assert r.route == "cloud", (r.route, r.error)
+    assert r.transcript == baseline
+    return r
+
+
+def test_regional_killed_mid_utterance(tiers, make_pipeline, cloud_baseline):
+    with TierProcess("regional") as regional:
+        pipeline = make_pipeline([regional.address], tiers["cloud"])
+        r = answered_by_cloud(replay_with(pipeline, lambda: regional.proc.kill()), cloud_baseline)
+        assert "regional" in r.failovers[0]
+
+
+def test_regional_frozen_mid_utterance(tiers, make_pipeline, cloud_baseline):
+    with TierProcess("regional") as regional:
+        pipeline = make_pipeline([regional.address], tiers["cloud"])
+        try:
+            answered_by_cloud(replay_with(pipeline, lambda: os.kill(regional.proc.pid, signal.SIGSTOP)),
+                              cloud_baseline)
+        finally:
+            os.kill(regional.proc.pid, signal.SIGCONT)
+
+
+def test_listener_that_never_speaks_http2(tiers, make_pipeline, cloud_baseline):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel accepts connections; nothing ever answers
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        r = answered_by_cloud(run_files(make_pipeline([address], tiers["cloud"]), WAKE_MYCROFT, AUSTEN_0880),
+                              cloud_baseline)
+        assert "not connected" in r.failovers[0]
+
+
+@pytest.mark.parametrize("fault", ["never-reply", "stop-reading=1", "delay-ms=5000"])
+def test_tier_that_misbehaves(tiers, make_pipeline, cloud_baseline, fault):
+    with TierProcess("regional", extra_args=("--fault", fault)) as regional:
+        r = answered_by_cloud(replay_with(make_pipeline([regional.address], tiers["cloud"])), cloud_baseline)
+        assert "DEADLINE_EXCEEDED" in r.failovers[0]
+
+
+def test_slow_tier_within_its_deadline_still_answers(tiers, make_pipeline, pipeline):
+    baseline, = run_files(pipeline, WAKE_MYCROFT, AUSTEN_0880)
+    with TierProcess("regional", extra_args=("--fault", "delay-ms=500")) as regional:
+        r, = run_files(make_pipeline([regional.address], tiers["cloud"]), WAKE_MYCROFT, AUSTEN_0880)
+    assert r.route == "regional" and r.transcript == baseline.transcript
+
+
+def test_restart_between_utterances_is_reconnected(tiers, make_pipeline, pipeline, cloud_baseline):
+    baseline, = run_files(pipeline, WAKE_MYCROFT, AUSTEN_0880)
+    regional = TierProcess("regional")
+    address = regional.address
+    device = make_pipeline([address], tiers["cloud"])
+    try:
+        first, = run_files(device, WAKE_MYCROFT, AUSTEN_0880)
+        regional.stop()
+        answered_by_cloud(run_files(device, WAKE_MYCROFT, AUSTEN_0880), cloud_baseline)
+        assert not device.uplink.health[address].available, "the failure opened the breaker"
+        regional = TierProcess("regional", port=int(address.rsplit(":", 1)[1]))
+        up_at = time.monotonic()
+        while not device.uplink.health[address].available and time.monotonic() - up_at < 10:
+            time.sleep(0.05)
+        assert device.uplink.health[address].available, "a health probe closed the breaker within 10 s"
+        second, = run_files(device, WAKE_MYCROFT, AUSTEN_0880)
+    finally:
+        regional.stop()
+    assert first.route == second.route == "regional"
+    assert second.transcript == baseline.transcript
+
+
+def test_open_breaker_skips_the_tier(tiers, make_pipeline, down_address, cloud_baseline):
+    device = make_pipeline([down_address], tiers["cloud"])
+    answered_by_cloud(run_files(device, WAKE_MYCROFT, AUSTEN_0880), cloud_baseline)
+    assert not device.uplink.health[down_address].available
+    r = answered_by_cloud(run_files(device, WAKE_MYCROFT, AUSTEN_0880), cloud_baseline)
+    assert "circuit breaker open" in r.failovers[0]
