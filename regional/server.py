@@ -94,8 +94,10 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     loop = asyncio.get_running_loop()
     try:
         transcriber = await loop.run_in_executor(None, lambda: Transcriber(cfg.model, options))
-        # Warm-up: the first decode pays for allocations; take it before SERVING.
+        # Warm-up: the first decode and the first template match pay for
+        # allocations and compiled patterns; take them before SERVING.
         await loop.run_in_executor(None, transcriber.transcribe, np.zeros(16000, np.int16))
+        service.parser.parse("what is the weather like tomorrow")
     except BaseException:
         await server.stop(None)
         raise

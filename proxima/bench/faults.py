@@ -1,0 +1,134 @@
+"""``proxima bench faults``: every failure of the regional tier the failover
+must survive, inflicted on real tier processes while corpus speech replays.
+
+Kinds (each on its own fresh regional process, one per utterance):
+``down`` (nothing listens), ``kill`` (SIGKILL 1 s into the utterance),
+``freeze`` (SIGSTOP 1 s in), ``blackhole`` (a listener that accepts TCP and
+never speaks HTTP/2), ``never_reply`` (reads the audio, never answers),
+``stop_reading`` (stops reading 1 s after the stream opens), ``slow`` (holds
+the result 5 s, past the regional deadline) and ``restart`` (killed and
+restarted on its port between two utterances; the second is measured).
+
+Per kind: ``{"utterances": n, "answered": a, "by_tier": {...}, "words_lost":
+w, "added_latency_ms": {"p50": x, "p95": x}}``. ``words_lost`` counts words of
+the answering tier's no-fault transcript missing from the answer (jiwer
+deletions); added latency is speech end -> reply over the no-fault regional
+run of the same clip. The device runs the remote-only policy, so only the
+uplink is measured, and clips play in real time (faults strike mid-speech).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import jiwer
+
+from device.config import DeviceConfig, UplinkConfig
+from device.pipeline import Pipeline
+from device.source import FileSource
+from proxima.bench import BenchOptions
+from proxima.bench.corpus import load
+from proxima.bench.replays import WAKE_CLIP, percentiles
+from proxima.text import normalize
+from proxima.tiers import TierProcess, unreachable_address
+
+KINDS = ("down", "kill", "freeze", "blackhole", "never_reply", "stop_reading", "slow", "restart")
+STRIKE_S = 1.0
+"""When a mid-utterance fault strikes, s after the wake word."""
+
+
+@contextmanager
+def _regional(kind: str):
+    """Yields (address, strike, between) for one utterance under fault ``kind``:
+    ``strike`` runs mid-utterance, ``between`` after a first, unmeasured
+    utterance (either may be None)."""
+    if kind == "down":
+        yield unreachable_address(), None, None
+        return
+    if kind == "blackhole":
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+            yield f"127.0.0.1:{listener.getsockname()[1]}", None, None
+        return
+    fault = {"never_reply": "never-reply", "stop_reading": "stop-reading=1", "slow": "delay-ms=5000"}.get(kind)
+    tiers = [TierProcess("regional", extra_args=("--fault", fault) if fault else ())]
+    address = tiers[0].address
+
+    def restart() -> None:
+        tiers[0].stop()
+        tiers[0] = TierProcess("regional", port=int(address.rsplit(":", 1)[1]))
+
+    strikes = {"kill": lambda: tiers[0].proc.kill(), "freeze": lambda: os.kill(tiers[0].proc.pid, signal.SIGSTOP)}
+    try:
+        yield address, strikes.get(kind), restart if kind == "restart" else None
+    finally:
+        if kind == "freeze" and tiers[0].proc.poll() is None:
+            os.kill(tiers[0].proc.pid, signal.SIGCONT)
+        tiers[0].stop()
+
+
+def _utter(pipeline: Pipeline, wake: Path, clip: Path, realtime: bool, strike=None):
+    if strike is not None:
+        def watch():
+            while pipeline.state != "listening":
+                time.sleep(0.01)
+            time.sleep(STRIKE_S)
+            strike()
+        threading.Thread(target=watch, daemon=True).start()
+    results = list(pipeline.run(FileSource([wake, clip], realtime=realtime, tail_s=2.0).frames()))
+    return results[0] if len(results) == 1 else None
+
+
+def _device(regional: str, cloud: str | None) -> Pipeline:
+    return Pipeline(DeviceConfig(policy="remote-only", uplink=UplinkConfig(regional=(regional,), cloud=cloud)))
+
+
+def _words_lost(expected: str, got: str) -> int:
+    if not normalize(expected):
+        return 0
+    return jiwer.process_words(normalize(expected), normalize(got) or "<nothing>").deletions
+
+
+def run(opts: BenchOptions) -> dict:
+    clips = [e.path for e in load(opts.corpus) if e.kind == "speech" and "librivox" in e.rel][:opts.limit]
+    wake = opts.corpus / WAKE_CLIP
+    realtime = not opts.fast
+    report: dict[str, dict] = {}
+    with TierProcess("regional") as regional, TierProcess("cloud") as cloud:
+        baseline = {}
+        for tier, device in (("regional", _device(regional.address, None)),
+                             ("cloud", _device(unreachable_address(), cloud.address))):
+            _utter(device, wake, clips[0], realtime)  # unmeasured: connects and warms the path
+            for clip in clips:
+                baseline[tier, clip] = _utter(device, wake, clip, realtime)
+            device.close()
+        for kind in KINDS:
+            answered, by_tier, lost, added = 0, {}, 0, []
+            for clip in clips:
+                with _regional(kind) as (address, strike, between):
+                    device = _device(address, cloud.address)
+                    try:
+                        if between is not None:
+                            _utter(device, wake, clip, realtime)
+                            between()
+                        r = _utter(device, wake, clip, realtime, strike)
+                    finally:
+                        device.close()
+                if r is None or r.route not in ("regional", "cloud"):
+                    continue
+                answered += 1
+                by_tier[r.route] = by_tier.get(r.route, 0) + 1
+                lost += _words_lost(baseline[r.route, clip].transcript, r.transcript)
+                added.append(r.latency_ms["speech_end_to_reply"] - baseline["regional", clip].latency_ms["speech_end_to_reply"])
+            report[kind] = {"utterances": len(clips), "answered": answered, "by_tier": by_tier,
+                            "words_lost": lost, "added_latency_ms": percentiles(added)}
+    report["replay"] = "fast" if opts.fast else "real time"
+    return report
+
