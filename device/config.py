@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from proxima.security import TlsFiles
+
 
 @dataclass(frozen=True)
 class WakeConfig:
@@ -59,6 +61,12 @@ class UplinkConfig:
     must come this long after end of audio (or after it got the utterance), s."""
     cloud_deadline_s: float = 6.0
     """The cloud tier's share of the budget, s."""
+    tls: TlsFiles | None = None
+    """TLS to every tier: ``tls.ca`` checks the tier's certificate; ``cert``/``key`` present a client one."""
+    token: str | None = None
+    """This device's bearer token, sent on every call."""
+    insecure: bool = False
+    """Allow plaintext to a non-loopback tier."""
     call_timeout_s: float = 30.0
     """gRPC deadline of one stream: the longest utterance (15 s) plus the deadlines and margin, s."""
 

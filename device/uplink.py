@@ -28,6 +28,7 @@ from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.audio import SAMPLE_RATE, to_bytes
 from proxima.grpc_options import CLIENT_OPTIONS
+from proxima.security import TOKEN_HEADER, channel_credentials, check_plaintext
 from proxima.nlu import Intent
 from proxima.tracing import HOP_ATTRIBUTE, SpanRecord, StreamClock, inject_metadata
 
@@ -46,9 +47,12 @@ class Uplink:
     """Channels to the tiers, shared by every utterance of the device.
 
     Args:
-        cfg: tier addresses and timeouts.
+        cfg: tier addresses, timeouts and transport security.
         clock: stream clock for span times.
         tracer: OpenTelemetry tracer for ``device.uplink`` spans.
+
+    Raises:
+        proxima.security.SecurityError: plaintext to a non-loopback tier, or unreadable TLS files.
     """
 
     def __init__(self, cfg: UplinkConfig, clock: StreamClock, tracer: trace.Tracer) -> None:
@@ -56,10 +60,16 @@ class Uplink:
         self.tiers: list[tuple[str, str]] = [("regional", a) for a in cfg.regional]
         if cfg.cloud:
             self.tiers.append(("cloud", cfg.cloud))
-        self._channels = {addr: grpc.insecure_channel(addr, options=CLIENT_OPTIONS) for _, addr in self.tiers}
+        self._channels = {addr: self._channel(addr) for _, addr in self.tiers}
         self.health = {addr: EndpointHealth(addr, ch) for addr, ch in self._channels.items()}
         self._clock = clock
         self._tracer = tracer
+
+    def _channel(self, address: str) -> grpc.Channel:
+        if self.cfg.tls is not None:
+            return grpc.secure_channel(address, channel_credentials(self.cfg.tls), options=CLIENT_OPTIONS)
+        check_plaintext(address, self.cfg.insecure)
+        return grpc.insecure_channel(address, options=CLIENT_OPTIONS)
 
     def deadline_s(self, tier: str) -> float:
         """How long ``tier`` has for its final result after end of audio, s."""
@@ -104,6 +114,8 @@ class UplinkStream:
             "device.uplink", context=trace.set_span_in_context(parent),
             start_time=clock.to_ns(clock.now()), attributes={HOP_ATTRIBUTE: "device"})
         self._metadata = inject_metadata(parent)
+        if uplink.cfg.token:
+            self._metadata.append((TOKEN_HEADER, f"Bearer {uplink.cfg.token}"))
         self._thread = threading.Thread(target=self._run, name=f"uplink-{config.utterance_id}", daemon=True)
         self._thread.start()
 

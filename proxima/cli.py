@@ -110,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--regional", nargs="+", default=[], type=_address, metavar="HOST:PORT",
                    help="regional endpoint(s), tried in order before the cloud")
     d.add_argument("--cloud", type=_address, metavar="HOST:PORT", help="cloud tier address")
+    d.add_argument("--tls-ca", type=Path, help="CA certificate that signed the tiers' certificates (enables TLS)")
+    d.add_argument("--tls-cert", type=Path, help="client certificate, for tiers that require mutual TLS")
+    d.add_argument("--tls-key", type=Path, help="client private key")
+    d.add_argument("--token", help="this device's bearer token")
+    d.add_argument("--insecure", action="store_true", help="allow plaintext to non-loopback tiers")
     device_options(d)
 
     s = sub.add_parser("serve", help="serve the regional or cloud tier over gRPC")
@@ -118,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--model", help="Whisper model: base (packaged), a directory or a faster-whisper name")
     s.add_argument("--trace-file", help="append every span as a JSON line to this file")
+    s.add_argument("--tls-cert", type=Path, help="server certificate (enables TLS)")
+    s.add_argument("--tls-key", type=Path, help="server private key")
+    s.add_argument("--tls-client-ca", type=Path, help="require client certificates signed by this CA (mutual TLS)")
+    s.add_argument("--token", action="append", default=[], help="accept this bearer token (repeatable); none: no check")
+    s.add_argument("--insecure", action="store_true", help="allow plaintext on a non-loopback host")
     s.add_argument("--fault", metavar="KIND",
                    help="fault injection for tests: never-reply, stop-reading=S or delay-ms=N")
 
@@ -126,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--tier-down", action="append", default=[], choices=["regional", "cloud"],
                    help="start this tier unreachable, to show the fallback (repeatable)")
     device_options(m)
+
+    c = sub.add_parser("certs", help="make a development CA, server and client certificates")
+    c.add_argument("dir", type=Path)
 
     b = sub.add_parser("bench", help="benchmarks on the real corpus")
     from proxima.bench import KINDS
@@ -152,13 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     from proxima.bench.corpus import CorpusError
     from proxima.models import ModelError
     from proxima.replay import ManifestError
+    from proxima.security import SecurityError
     from proxima.tiers import TierStartError
     from regional.server import ServeError
 
     try:
-        commands = {"device": _device, "serve": _serve, "demo": _demo, "replay": _replay, "bench": _bench}
+        commands = {"device": _device, "serve": _serve, "demo": _demo, "replay": _replay, "bench": _bench,
+                    "certs": _certs}
         return commands[args.command](args)
-    except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError, CorpusError) as exc:
+    except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError, CorpusError,
+            SecurityError) as exc:
         print(f"proxima {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -167,14 +183,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _device_config(args, regional: list[str], cloud: str | None):
     from device.config import DeviceConfig, EndpointConfig, UplinkConfig, WakeConfig
+    from proxima.security import TlsFiles
 
     wake = WakeConfig(models=tuple(args.wake_model),
                       threshold=next((t for name, t in reversed(args.wake_threshold) if name is None), 0.5),
                       thresholds={name: t for name, t in args.wake_threshold if name})
     endpoint = EndpointConfig(hangover_ms=args.hangover_ms, no_speech_timeout_ms=args.no_speech_timeout_ms,
                               max_utterance_ms=args.max_utterance_ms, semantic=args.semantic_endpoint)
-    return DeviceConfig(wake=wake, endpoint=endpoint, uplink=UplinkConfig(regional=tuple(regional), cloud=cloud),
-                        policy=args.policy, local_model=args.local_model)
+    tls_ca, tls_cert, tls_key = (getattr(args, k, None) for k in ("tls_ca", "tls_cert", "tls_key"))
+    uplink = UplinkConfig(regional=tuple(regional), cloud=cloud, token=getattr(args, "token", None),
+                          tls=TlsFiles(tls_ca, tls_cert, tls_key) if tls_ca else None,
+                          insecure=getattr(args, "insecure", False))
+    return DeviceConfig(wake=wake, endpoint=endpoint, uplink=uplink, policy=args.policy, local_model=args.local_model)
 
 
 def _run_device(args, wav: list[str] | None, regional: list[str], cloud: str | None) -> int:
@@ -206,7 +226,11 @@ def _serve(args) -> int:
 
     if args.fault and args.fault.partition("=")[0] not in ("never-reply", "stop-reading", "delay-ms"):
         raise UsageError(f"unknown --fault {args.fault!r}: use never-reply, stop-reading=S or delay-ms=N")
-    cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, fault=args.fault)
+    from proxima.security import TlsFiles
+
+    tls = TlsFiles(args.tls_client_ca, args.tls_cert, args.tls_key) if args.tls_cert or args.tls_key else None
+    cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, fault=args.fault,
+                  tls=tls, tokens=frozenset(args.token), insecure=args.insecure)
     trace_file = _open_trace(args.trace_file)
     try:
         asyncio.run(serve(cfg, trace_file=trace_file))
@@ -246,6 +270,17 @@ def _demo(args) -> int:
         for tier in sorted(set(args.tier_down)):
             _status(f"proxima demo: the {tier} tier is down (nothing listens at its address)")
         return _run_device(args, wav, regional, cloud)
+
+
+def _certs(args) -> int:
+    from proxima.security import make_dev_certs
+
+    try:
+        written = make_dev_certs(args.dir)
+    except OSError as exc:
+        raise UsageError(f"cannot write certificates to {args.dir} ({exc.strerror or exc})") from exc
+    _status(f"proxima certs: wrote {', '.join(p.name for p in written)} to {args.dir} (development use only)")
+    return 0
 
 
 def _bench(args) -> int:

@@ -22,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.asr import Transcriber, TranscriptionOptions
 from proxima.grpc_options import SERVER_OPTIONS
+from proxima.security import TlsFiles, TokenInterceptor, check_plaintext, server_credentials
 from proxima.tracing import make_provider
 from regional.service import MAX_CHUNK_BYTES, AssistantService
 
@@ -48,6 +49,12 @@ class ServerConfig:
     beam_size: int = 1
     """Regional decodes greedily; the cloud tier's wider beam is its larger model."""
     decode_workers: int = 2
+    tls: TlsFiles | None = None
+    """Serve TLS with these files; ``tls.ca`` set: mutual TLS (clients need a certificate it signed)."""
+    tokens: frozenset[str] = frozenset()
+    """Bearer tokens accepted on Assistant calls; empty: no token is checked."""
+    insecure: bool = False
+    """Allow plaintext on a non-loopback host."""
     fault: str | None = None
     """Fault injection, for tests: "never-reply", "stop-reading=S" (stop reading
     the stream S seconds after it opens) or "delay-ms=N" (hold the final result N ms)."""
@@ -64,12 +71,16 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     Raises:
         ServeError: the port cannot be bound.
         proxima.models.ModelError: the model cannot be loaded.
+        proxima.security.SecurityError: plaintext off loopback, or unreadable TLS files.
     """
+    credentials = server_credentials(cfg.tls) if cfg.tls else None
+    if credentials is None:
+        check_plaintext(f"{cfg.host}:{cfg.port}", cfg.insecure)
     provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file)
     service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers, cfg.fault)
     health_servicer = health.aio.HealthServicer()
 
-    server = grpc.aio.server(options=[
+    server = grpc.aio.server(interceptors=[TokenInterceptor(cfg.tokens)] if cfg.tokens else None, options=[
         ("grpc.so_reuseport", 0),  # otherwise a second server silently shares the port
         ("grpc.max_receive_message_length", MAX_CHUNK_BYTES + 1024),
         *SERVER_OPTIONS,
@@ -82,7 +93,7 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     if problem:
         raise in_use  # checked first: gRPC would also log a C-core error line
     try:
-        port = server.add_insecure_port(address)
+        port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     except RuntimeError as exc:
         raise in_use from exc
     if port == 0:

@@ -79,8 +79,9 @@ def make_pipeline():
     """Builds pipelines (models load once per pipeline) and closes them at the end."""
     made: list[Pipeline] = []
 
-    def build(regional: list[str], cloud: str | None, **kw) -> Pipeline:
-        p = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=tuple(regional), cloud=cloud), **kw))
+    def build(regional: list[str], cloud: str | None, uplink: dict | None = None, **kw) -> Pipeline:
+        uplink_cfg = UplinkConfig(regional=tuple(regional), cloud=cloud, **(uplink or {}))
+        p = Pipeline(DeviceConfig(uplink=uplink_cfg, **kw))
         made.append(p)
         return p
 
