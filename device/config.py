@@ -49,7 +49,8 @@ class UplinkConfig:
     """Where and how long to ask the remote tiers."""
 
     regional: tuple[str, ...] = ()
-    """``host:port`` of the regional endpoints, tried in order before the cloud."""
+    """``host:port`` of the regional endpoints: each utterance starts at the next
+    one (round-robin) and fails over through the rest before the cloud."""
     cloud: str | None = None
     """``host:port`` of the cloud tier."""
     connect_timeout_s: float = 1.0

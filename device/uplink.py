@@ -62,8 +62,21 @@ class Uplink:
             self.tiers.append(("cloud", cfg.cloud))
         self._channels = {addr: self._channel(addr) for _, addr in self.tiers}
         self.health = {addr: EndpointHealth(addr, ch) for addr, ch in self._channels.items()}
+        self._turn = 0
+        self._turn_lock = threading.Lock()
         self._clock = clock
         self._tracer = tracer
+
+    def order(self) -> list[tuple[str, str]]:
+        """Tiers for the next utterance: the regional endpoints round-robin
+        (each utterance starts at the next one), then the cloud."""
+        with self._turn_lock:
+            turn, self._turn = self._turn, self._turn + 1
+        regional = [t for t in self.tiers if t[0] == "regional"]
+        if regional:
+            k = turn % len(regional)
+            regional = regional[k:] + regional[:k]
+        return regional + [t for t in self.tiers if t[0] != "regional"]
 
     def _channel(self, address: str) -> grpc.Channel:
         if self.cfg.tls is not None:
@@ -186,7 +199,7 @@ class UplinkStream:
     def _run(self) -> None:
         threading.Thread(target=self._watchdog, name="uplink-watchdog", daemon=True).start()
         try:
-            for tier, address in self._up.tiers:
+            for tier, address in self._up.order():
                 health = self._up.health[address]
                 if not health.available:
                     self.errors.append(f"{tier} at {address}: skipped (circuit breaker open)")

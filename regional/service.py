@@ -130,10 +130,12 @@ class AssistantService(pb_grpc.AssistantServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "StreamConfig.utterance_id is empty: give each utterance an id")
         fmt = config.format
         if (fmt.sample_rate_hz, fmt.channels, fmt.encoding) != (SAMPLE_RATE, 1, pb.AudioFormat.LINEAR16):
+            known = fmt.encoding in pb.AudioFormat.Encoding.values()
+            encoding = pb.AudioFormat.Encoding.Name(fmt.encoding) if known else f"unknown encoding {fmt.encoding}"
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"unsupported audio format {fmt.sample_rate_hz} Hz, {fmt.channels} channel(s), "
-                f"{pb.AudioFormat.Encoding.Name(fmt.encoding)}: v1 accepts 16000 Hz mono LINEAR16",
+                f"{encoding}: v1 accepts 16000 Hz mono LINEAR16",
             )
 
     def _stage(self, name, parent, ms, timings):

@@ -96,8 +96,11 @@ def test_device_command_heard_by_the_tier_is_carried_out_by_the_device(tiers, ma
     assert "device.skill" in {s.name for s in r.spans}
 
 
-def test_second_regional_endpoint_is_tried_before_the_cloud(tiers, make_pipeline, down_address):
+def test_regional_endpoints_round_robin_and_fail_over_to_each_other(tiers, make_pipeline, down_address):
     pipeline = make_pipeline([down_address, tiers["regional"]], tiers["cloud"])
-    r, = run_files(pipeline, WAKE_MYCROFT, AUSTEN_0880)
-    assert r.route == "regional"
-    assert len(r.failovers) == 1 and "UNAVAILABLE" in r.failovers[0]
+    first, = run_files(pipeline, WAKE_MYCROFT, AUSTEN_0880)
+    second, = run_files(pipeline, WAKE_MYCROFT, AUSTEN_0880)
+    assert first.route == second.route == "regional"
+    assert len(first.failovers) == 1 and "UNAVAILABLE" in first.failovers[0], "the first started at the down endpoint"
+    assert second.failovers == (), "the second started at the next endpoint"
+    assert [a for _, a in pipeline.uplink.order()] == [down_address, tiers["regional"], tiers["cloud"]]

@@ -57,6 +57,8 @@ def test_silence_gives_an_empty_transcript_and_no_intent(channel):
     ([audio(np.zeros(1600, np.int16)), END], "first message must be a StreamConfig"),
     ([config(sample_rate_hz=44100), END], "16000 Hz mono"),
     ([config(channels=2), END], "16000 Hz mono"),
+    ([pb.ConverseRequest(config=pb.StreamConfig(utterance_id="u", format=pb.AudioFormat(
+        sample_rate_hz=16000, channels=1, encoding=7))), END], "unknown encoding 7"),
     ([config(utterance_id=""), END], "utterance_id is empty"),
     ([config(), config(), END], "unexpected config"),
     ([config(), pb.ConverseRequest(audio=pb.AudioChunk(data=b"\x00\x01\x02")), END], "even byte count"),
