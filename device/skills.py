@@ -52,11 +52,13 @@ class LocalSkills:
         slots = intent.slots
         if intent.name in ("HassTurnOn", "HassTurnOff"):
             on = intent.name == "HassTurnOn"
-            target = slots.get("name") or slots.get("area", "")
+            target = slots.get("name") or slots.get("area") or "all"
             self.lights[target] = on
-            what = target if "name" in slots else f"{target} light"
+            what = target if "name" in slots else "lights" if target == "all" else f"{target} light"
             return f"Turned {'on' if on else 'off'} the {what}."
         if intent.name == "HassStartTimer":
+            if "minutes" not in slots and "seconds" not in slots:
+                return "How long should the timer run? Say, for example, set a timer for five minutes."
             if "minutes" in slots:
                 n, unit, seconds = int(slots["minutes"]), "minute", int(slots["minutes"]) * 60
             else:

@@ -82,7 +82,9 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
 
     server = grpc.aio.server(interceptors=[TokenInterceptor(cfg.tokens)] if cfg.tokens else None, options=[
         ("grpc.so_reuseport", 0),  # otherwise a second server silently shares the port
-        ("grpc.max_receive_message_length", MAX_CHUNK_BYTES + 1024),
+        # Well above the 64 KiB audio limit, so the service's own check answers
+        # an oversized chunk with a clear INVALID_ARGUMENT.
+        ("grpc.max_receive_message_length", 1 << 20),
         *SERVER_OPTIONS,
     ])
     pb_grpc.add_AssistantServicer_to_server(service, server)

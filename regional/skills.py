@@ -34,7 +34,7 @@ def reply_for(intent: Intent | None, transcript: str, time_zone: str = "") -> st
     now = _now(time_zone)
     slots = intent.slots
     if intent.name in ("HassTurnOn", "HassTurnOff"):
-        what = slots["name"] if "name" in slots else f"{slots.get('area', '')} light"
+        what = slots["name"] if "name" in slots else f"{slots['area']} light" if "area" in slots else "lights"
         return f"Turning {'on' if intent.name == 'HassTurnOn' else 'off'} the {what}."
     if intent.name == "HassStartTimer":
         amount = f"{slots['minutes']} minute(s)" if "minutes" in slots else f"{slots.get('seconds')} second(s)"

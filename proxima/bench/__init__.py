@@ -17,6 +17,9 @@ KINDS = {
     "wake": "proxima.bench.wake",
     "endpoint": "proxima.bench.endpoint",
     "local": "proxima.bench.local",
+    "faults": "proxima.bench.faults",
+    "asr": "proxima.bench.asr",
+    "nlu": "proxima.bench.nlu",
 }
 
 

@@ -61,6 +61,7 @@ def test_silence_gives_an_empty_transcript_and_no_intent(channel):
         sample_rate_hz=16000, channels=1, encoding=7))), END], "unknown encoding 7"),
     ([config(utterance_id=""), END], "utterance_id is empty"),
     ([config(), config(), END], "unexpected config"),
+    ([config(), audio(np.zeros(50_000, np.int16)), END], "exceeds 65536"),
     ([config(), pb.ConverseRequest(audio=pb.AudioChunk(data=b"\x00\x01\x02")), END], "even byte count"),
     ([], "empty stream"),
 ])
@@ -74,3 +75,18 @@ def test_bad_streams_get_invalid_argument_with_a_reason(channel, requests, phras
 def test_cancel_ends_the_stream_without_a_reply(channel):
     responses = converse(channel, [config(), audio(np.zeros(1600, np.int16)), pb.ConverseRequest(cancel=pb.Cancel())])
     assert responses == []
+
+
+def test_idle_connection_survives_keepalive_pings(tiers):
+    """Device and tier keepalive settings agree: 21 s idle (two client pings)
+    does not end in GOAWAY "too_many_pings"."""
+    import time
+
+    from proxima.grpc_options import CLIENT_OPTIONS
+
+    with grpc.insecure_channel(tiers["regional"], options=CLIENT_OPTIONS) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        time.sleep(21)
+        assert ch._channel.check_connectivity_state(False) == 2, "still READY after idling"  # 2: READY
+        assert stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status == health_pb2.HealthCheckResponse.SERVING
