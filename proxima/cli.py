@@ -128,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--tls-client-ca", type=Path, help="require client certificates signed by this CA (mutual TLS)")
     s.add_argument("--token", action="append", default=[], help="accept this bearer token (repeatable); none: no check")
     s.add_argument("--insecure", action="store_true", help="allow plaintext on a non-loopback host")
+    s.add_argument("--max-streams", type=int, default=8, help="streams served at once; more get RESOURCE_EXHAUSTED")
+    s.add_argument("--idle-timeout-s", type=float, default=10.0, help="end a stream silent this long (s)")
     s.add_argument("--fault", metavar="KIND",
                    help="fault injection for tests: never-reply, stop-reading=S or delay-ms=N")
 
@@ -230,7 +232,8 @@ def _serve(args) -> int:
 
     tls = TlsFiles(args.tls_client_ca, args.tls_cert, args.tls_key) if args.tls_cert or args.tls_key else None
     cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, fault=args.fault,
-                  tls=tls, tokens=frozenset(args.token), insecure=args.insecure)
+                  tls=tls, tokens=frozenset(args.token), insecure=args.insecure,
+                  max_streams=args.max_streams, idle_timeout_s=args.idle_timeout_s)
     trace_file = _open_trace(args.trace_file)
     try:
         asyncio.run(serve(cfg, trace_file=trace_file))

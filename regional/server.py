@@ -55,6 +55,10 @@ class ServerConfig:
     """Bearer tokens accepted on Assistant calls; empty: no token is checked."""
     insecure: bool = False
     """Allow plaintext on a non-loopback host."""
+    max_streams: int = 8
+    """Streams served at once before RESOURCE_EXHAUSTED (4 per decode worker)."""
+    idle_timeout_s: float = 10.0
+    """A stream with no message this long is ended, s."""
     fault: str | None = None
     """Fault injection, for tests: "never-reply", "stop-reading=S" (stop reading
     the stream S seconds after it opens) or "delay-ms=N" (hold the final result N ms)."""
@@ -77,7 +81,8 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     if credentials is None:
         check_plaintext(f"{cfg.host}:{cfg.port}", cfg.insecure)
     provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file)
-    service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers, cfg.fault)
+    service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers, cfg.fault,
+                               cfg.max_streams, cfg.idle_timeout_s)
     health_servicer = health.aio.HealthServicer()
 
     server = grpc.aio.server(interceptors=[TokenInterceptor(cfg.tokens)] if cfg.tokens else None, options=[

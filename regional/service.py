@@ -31,6 +31,8 @@ MAX_CHUNK_BYTES = 64 * 1024
 """Largest audio message accepted, bytes."""
 MAX_AUDIO_S = 60
 """Most audio accepted per stream, seconds."""
+IDLE_TIMEOUT_S = 10.0
+"""A stream with no message this long is ended (DEADLINE_EXCEEDED), seconds."""
 
 
 class AssistantService(pb_grpc.AssistantServicer):
@@ -42,10 +44,18 @@ class AssistantService(pb_grpc.AssistantServicer):
         tracer: OpenTelemetry tracer for the ``<tier>.asr|nlu|skill`` spans.
         decode_workers: decodes run in a pool this size, off the event loop.
         fault: fault injection for tests (see ``regional.server.ServerConfig.fault``).
+        max_streams: streams served at once; one more gets RESOURCE_EXHAUSTED at
+            once (the device then tries the next tier) rather than a queue.
+        idle_timeout_s: a stream silent this long is ended, s.
     """
 
-    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2, fault: str | None = None) -> None:
+    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2, fault: str | None = None,
+                 max_streams: int = 8, idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
         self.tier = tier
+        self.max_streams = max_streams
+        self.idle_timeout_s = idle_timeout_s
+        self.active_streams = 0
+        """Streams being served now (the event loop is single-threaded, so a plain int)."""
         self.fault, _, arg = (fault or "").partition("=")
         self.fault_arg = float(arg) if arg else 0.0
         self.transcriber: Transcriber | None = None
@@ -54,15 +64,35 @@ class AssistantService(pb_grpc.AssistantServicer):
         self._pool = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix=f"{tier}-asr")
 
     async def Converse(self, request_iterator, context: grpc.aio.ServicerContext):
+        if self.active_streams >= self.max_streams:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"the {self.tier} tier is serving its limit of {self.max_streams} streams; try another tier")
+        self.active_streams += 1
+        try:
+            async for response in self._converse(request_iterator, context):
+                yield response
+        finally:
+            self.active_streams -= 1
+
+    async def _next(self, request_iterator, context):
+        """The next request, or None at the end of the stream; aborts an idle stream."""
+        try:
+            return await asyncio.wait_for(anext(request_iterator), self.idle_timeout_s)
+        except StopAsyncIteration:
+            return None
+        except asyncio.TimeoutError:
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                f"no message for {self.idle_timeout_s:g} s: send audio continuously, then end_of_audio")
+
+    async def _converse(self, request_iterator, context: grpc.aio.ServicerContext):
         t0 = time.perf_counter()
         ms = lambda: (time.perf_counter() - t0) * 1000.0  # noqa: E731
         if self.transcriber is None:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"{self.tier} tier is still loading its model; retry shortly")
         parent = extract_context(context.invocation_metadata() or ())
 
-        try:
-            first = await anext(request_iterator)
-        except StopAsyncIteration:
+        first = await self._next(request_iterator, context)
+        if first is None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "empty stream: send a StreamConfig first")
         config = first.config if first.HasField("config") else None
         await self._check_config(config, context)
@@ -73,7 +103,7 @@ class AssistantService(pb_grpc.AssistantServicer):
         if self.fault == "stop-reading":
             await asyncio.sleep(max(0.0, self.fault_arg - ms() / 1000.0))
             await asyncio.Event().wait()  # never reads again; the client's deadline ends the call
-        async for msg in request_iterator:
+        while (msg := await self._next(request_iterator, context)) is not None:
             kind = msg.WhichOneof("message")
             if kind == "audio":
                 if len(msg.audio.data) > MAX_CHUNK_BYTES:

@@ -90,3 +90,48 @@ def test_idle_connection_survives_keepalive_pings(tiers):
         time.sleep(21)
         assert ch._channel.check_connectivity_state(False) == 2, "still READY after idling"  # 2: READY
         assert stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.fixture(scope="module")
+def small_tier():
+    from proxima.tiers import TierProcess
+
+    with TierProcess("regional", extra_args=("--max-streams", "1", "--idle-timeout-s", "1")) as tier:
+        yield tier.address
+
+
+def test_a_full_tier_refuses_new_streams_at_once(small_tier):
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def held():
+        yield config()
+        release.wait(10)
+        yield END
+
+    with grpc.insecure_channel(small_tier) as ch:
+        stub = pb_grpc.AssistantStub(ch)
+        first = stub.Converse(held(), timeout=30)
+        time.sleep(0.5)  # the first stream is being served
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as err:
+            list(stub.Converse(iter([config(), END]), timeout=30))
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert time.monotonic() - started < 1.0, "refused at once, not queued"
+        release.set()
+        assert list(first)[-1].transcript.is_final
+
+
+def test_an_idle_stream_is_ended(small_tier):
+    import time
+
+    def idle():
+        yield config()
+        time.sleep(3)
+        yield END
+
+    with grpc.insecure_channel(small_tier) as ch, pytest.raises(grpc.RpcError) as err:
+        list(pb_grpc.AssistantStub(ch).Converse(idle(), timeout=30))
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED and "no message for 1 s" in err.value.details()
