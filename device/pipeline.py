@@ -71,7 +71,7 @@ class Pipeline:
                 self.router.speculate(utt)
                 if self.cfg.endpoint.semantic and self.router.confident_early(utt):
                     endpoint = Endpoint("semantic", self.endpointer.speech_end_ms, frame.end_ms)
-            elif endpoint is None and utt.speculation is not None:
+            elif endpoint is None:
                 self.router.discard_speculation(utt)
             if endpoint is not None:
                 self.state = "thinking"

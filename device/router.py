@@ -49,6 +49,8 @@ class Utterance:
     """``int16`` frames since the wake word."""
     speculation: Future | None = None
     """The local (intent, transcript) being computed early, from the audio up to a pause."""
+    paused: bool = False
+    """A pause is running (reported to the tier; speculation started)."""
 
 
 class Router:
@@ -85,14 +87,23 @@ class Router:
             utt.stream.send(samples)
 
     def speculate(self, utt: Utterance) -> None:
-        """A pause began: start the local path on the audio so far, unless it is already running."""
-        if self.local is None or self.cfg.policy == "remote-only" or utt.speculation is not None:
+        """A pause began: start the local path on the audio so far, and tell the
+        tier so it can start its final decode (once per pause)."""
+        if utt.paused:
             return
-        utt.speculation = self._early.submit(self._run_local, utt, np.concatenate(utt.audio))
+        utt.paused = True
+        if utt.stream is not None:
+            utt.stream.speech_end()
+        if self.local is not None and self.cfg.policy != "remote-only":
+            utt.speculation = self._early.submit(self._run_local, utt, np.concatenate(utt.audio))
 
     def discard_speculation(self, utt: Utterance) -> None:
-        """Speech resumed: an early result no longer covers the utterance."""
-        utt.speculation = None
+        """Speech resumed: early results no longer cover the utterance."""
+        if not utt.paused:
+            return
+        utt.paused, utt.speculation = False, None
+        if utt.stream is not None:
+            utt.stream.speech_resumed()
 
     def confident_early(self, utt: Utterance) -> bool:
         """True when an early local result is ready and is a confident local command."""

@@ -110,7 +110,10 @@ class UplinkStream:
         self._up = uplink
         self._config = config
         self._origin_ms = origin_ms
-        self._audio: list[np.ndarray] = []
+        self._items: list[np.ndarray | pb.ConverseRequest] = []
+        """Everything for the tier, in order: audio (``int16``) and VAD hints; kept for failover."""
+        self.interim = ""
+        """The latest interim transcript from the tier (stable words only)."""
         self._cond = threading.Condition()
         self._ended = self._cancelled = False
         self._call: grpc.Future | None = None
@@ -135,8 +138,19 @@ class UplinkStream:
     # -- the pipeline's side ---------------------------------------------------
     def send(self, samples: np.ndarray) -> None:
         """Queue ``int16[n]`` at 16 kHz for the current tier (and keep it for the next)."""
+        self._put(samples)
+
+    def speech_end(self) -> None:
+        """Tell the tier the VAD heard speech stop here (it may start its final decode)."""
+        self._put(pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_END)))
+
+    def speech_resumed(self) -> None:
+        """Tell the tier speech resumed after a reported end."""
+        self._put(pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_RESUMED)))
+
+    def _put(self, item: np.ndarray | pb.ConverseRequest) -> None:
         with self._cond:
-            self._audio.append(samples)
+            self._items.append(item)
             self._cond.notify_all()
 
     def end(self) -> None:
@@ -178,20 +192,17 @@ class UplinkStream:
         sent = 0
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._cancelled or self._ended or len(self._audio) > sent)
-                pending = self._audio[sent:]
-                sent = len(self._audio)
+                self._cond.wait_for(lambda: self._cancelled or self._ended or len(self._items) > sent)
+                pending = self._items[sent:]
+                sent = len(self._items)
                 ended, cancelled = self._ended, self._cancelled
             if cancelled:
                 yield pb.ConverseRequest(cancel=pb.Cancel(reason="answered on the device"))
                 return
-            if pending:
-                audio = np.concatenate(pending)
-                for i in range(0, len(audio), RESEND_CHUNK_SAMPLES):
-                    yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(audio[i:i + RESEND_CHUNK_SAMPLES])))
+            yield from _batched(pending)
             if ended:
                 with self._cond:
-                    if sent < len(self._audio):
+                    if sent < len(self._items):
                         continue
                 yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
                 return
@@ -245,6 +256,7 @@ class UplinkStream:
             if response.transcript.is_final:
                 final = response
                 break
+            self.interim = response.transcript.text
         if final is None:
             raise _Failed(grpc.StatusCode.UNAVAILABLE, f"the {tier} tier closed the stream without a final result")
         recv_ms = self._up._clock.now()
@@ -258,6 +270,23 @@ class UplinkStream:
         )
         return RemoteResult(tier=final.tier or tier, transcript=final.transcript.text, intent=intent,
                             reply=final.reply.text, trace_id=final.trace_id, spans=spans)
+
+
+def _batched(items) -> Iterator[pb.ConverseRequest]:
+    """Requests for ``items`` in order: runs of audio joined into chunks of at
+    most ``RESEND_CHUNK_SAMPLES`` (a replay to a new tier goes in few messages)."""
+    run: list[np.ndarray] = []
+    for item in [*items, None]:
+        if isinstance(item, np.ndarray):
+            run.append(item)
+            continue
+        if run:
+            audio = np.concatenate(run)
+            for i in range(0, len(audio), RESEND_CHUNK_SAMPLES):
+                yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(audio[i:i + RESEND_CHUNK_SAMPLES])))
+            run = []
+        if item is not None:
+            yield item
 
 
 class _Failed(grpc.RpcError):

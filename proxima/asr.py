@@ -73,13 +73,15 @@ class Transcriber:
             faster-whisper model name (downloads; needs the network).
         compute_type: CTranslate2 compute type; ``int8`` on CPU.
         cpu_threads: threads for one decode (0: CTranslate2's default).
+        num_workers: decodes that may run at once from different threads
+            (CTranslate2 queues calls beyond that; it is thread-safe either way).
 
     Raises:
         ModelError: the model cannot be found or loaded.
     """
 
     def __init__(self, model: str, options: TranscriptionOptions | None = None,
-                 compute_type: str = "int8", cpu_threads: int = 0) -> None:
+                 compute_type: str = "int8", cpu_threads: int = 0, num_workers: int = 1) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -88,7 +90,8 @@ class Transcriber:
         self.options = options or TranscriptionOptions()
         path = resolve_whisper(model)
         try:
-            self._model = WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+            self._model = WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads,
+                                       num_workers=num_workers)
         except Exception as exc:  # CTranslate2 and huggingface_hub raise many types
             reason = " ".join(str(exc).split())
             raise ModelError(f"cannot load Whisper model {model!r} from {path}: {reason}") from exc

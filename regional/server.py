@@ -111,7 +111,8 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     options = TranscriptionOptions(beam_size=cfg.beam_size, vad_filter=True)
     loop = asyncio.get_running_loop()
     try:
-        transcriber = await loop.run_in_executor(None, lambda: Transcriber(cfg.model, options))
+        transcriber = await loop.run_in_executor(
+            None, lambda: Transcriber(cfg.model, options, num_workers=cfg.decode_workers))
         # Warm-up: the first decode and the first template match pay for
         # allocations and compiled patterns; take them before SERVING.
         await loop.run_in_executor(None, transcriber.transcribe, np.zeros(16000, np.int16))

@@ -24,6 +24,7 @@ from proxima.audio import SAMPLE_RATE, from_bytes
 from proxima.nlu import COMMANDS, IntentParser
 from proxima.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
 from regional.skills import reply_for
+from regional.streaming import DecodeSlots, UtteranceAudio
 
 TEMPLATES = Path(__file__).parent / "intents" / "regional_en.yaml"
 
@@ -47,10 +48,11 @@ class AssistantService(pb_grpc.AssistantServicer):
         max_streams: streams served at once; one more gets RESOURCE_EXHAUSTED at
             once (the device then tries the next tier) rather than a queue.
         idle_timeout_s: a stream silent this long is ended, s.
+        interim_every_s: audio between interim decodes, s; 0: no interim results.
     """
 
     def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2, fault: str | None = None,
-                 max_streams: int = 8, idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
+                 max_streams: int = 8, idle_timeout_s: float = IDLE_TIMEOUT_S, interim_every_s: float = 1.0) -> None:
         self.tier = tier
         self.max_streams = max_streams
         self.idle_timeout_s = idle_timeout_s
@@ -62,6 +64,8 @@ class AssistantService(pb_grpc.AssistantServicer):
         self.parser = IntentParser([COMMANDS, TEMPLATES])
         self._tracer = tracer
         self._pool = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix=f"{tier}-asr")
+        self._slots = DecodeSlots(decode_workers)
+        self.interim_every_s = interim_every_s
 
     async def Converse(self, request_iterator, context: grpc.aio.ServicerContext):
         if self.active_streams >= self.max_streams:
@@ -74,15 +78,18 @@ class AssistantService(pb_grpc.AssistantServicer):
         finally:
             self.active_streams -= 1
 
-    async def _next(self, request_iterator, context):
-        """The next request, or None at the end of the stream; aborts an idle stream."""
+    async def _next(self, request_iterator):
+        """The next request, or None at the end of the stream.
+
+        Raises:
+            _Idle: nothing came for ``idle_timeout_s``.
+        """
         try:
             return await asyncio.wait_for(anext(request_iterator), self.idle_timeout_s)
         except StopAsyncIteration:
             return None
         except asyncio.TimeoutError:
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                f"no message for {self.idle_timeout_s:g} s: send audio continuously, then end_of_audio")
+            raise _Idle(f"no message for {self.idle_timeout_s:g} s: send audio continuously, then end_of_audio") from None
 
     async def _converse(self, request_iterator, context: grpc.aio.ServicerContext):
         t0 = time.perf_counter()
@@ -91,49 +98,48 @@ class AssistantService(pb_grpc.AssistantServicer):
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"{self.tier} tier is still loading its model; retry shortly")
         parent = extract_context(context.invocation_metadata() or ())
 
-        first = await self._next(request_iterator, context)
+        try:
+            first = await self._next(request_iterator)
+        except _Idle as idle:
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(idle))
         if first is None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "empty stream: send a StreamConfig first")
         config = first.config if first.HasField("config") else None
         await self._check_config(config, context)
         uid = config.utterance_id
 
-        chunks: list[np.ndarray] = []
-        samples = 0
         if self.fault == "stop-reading":
             await asyncio.sleep(max(0.0, self.fault_arg - ms() / 1000.0))
             await asyncio.Event().wait()  # never reads again; the client's deadline ends the call
-        while (msg := await self._next(request_iterator, context)) is not None:
-            kind = msg.WhichOneof("message")
-            if kind == "audio":
-                if len(msg.audio.data) > MAX_CHUNK_BYTES:
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"audio message of {len(msg.audio.data)} bytes exceeds {MAX_CHUNK_BYTES}: send smaller chunks")
-                try:
-                    chunk = from_bytes(msg.audio.data)
-                except ValueError as exc:
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-                samples += len(chunk)
-                if samples > MAX_AUDIO_S * SAMPLE_RATE:
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"utterance longer than {MAX_AUDIO_S} s: end the stream sooner")
-                chunks.append(chunk)
-            elif kind == "end_of_audio":
-                break
-            elif kind == "cancel":
-                return
-            else:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unexpected {kind} after the first message: only audio, end_of_audio or cancel may follow the config")
+
+        # Interim results go out while the reader still takes audio in.
+        outbox: asyncio.Queue = asyncio.Queue()
+        utterance = UtteranceAudio(self.transcriber, self._pool, self._slots,
+                                   lambda text: outbox.put_nowait(pb.ConverseResponse(
+                                       utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))),
+                                   self.interim_every_s)
+        reader = asyncio.create_task(self._read(request_iterator, utterance, outbox))
+        try:
+            while (item := await outbox.get()) != "end":
+                if item == "cancel":
+                    return
+                if isinstance(item, tuple):  # (status, message) from the reader
+                    await context.abort(*item)
+                item.sent_ms = ms()
+                yield item
+        finally:
+            reader.cancel()
 
         if self.fault == "never-reply":
             await asyncio.Event().wait()
         if self.fault == "delay-ms":
             await asyncio.sleep(self.fault_arg / 1000.0)
-        audio = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
         timings: list[pb.StageTiming] = []
-        loop = asyncio.get_running_loop()
 
         with self._stage(f"{self.tier}.asr", parent, ms, timings) as span:
-            asr = await loop.run_in_executor(self._pool, self.transcriber.transcribe, audio)
+            asr = await utterance.final()
             span.set_attribute("proxima.audio_ms", asr.audio_ms)
+            span.set_attribute("proxima.speculated", utterance.speculated)
             trace_id = trace_id_hex(span)
         with self._stage(f"{self.tier}.nlu", parent, ms, timings):
             intent = self.parser.parse(asr.text, asr.confidence)
@@ -153,6 +159,39 @@ class AssistantService(pb_grpc.AssistantServicer):
         response.sent_ms = ms()
         yield response
 
+    async def _read(self, request_iterator, utterance: UtteranceAudio, outbox: asyncio.Queue) -> None:
+        """Takes the stream's requests after the config; ends by putting "end",
+        "cancel" or a (status, message) for the handler into ``outbox``."""
+        try:
+            while (msg := await self._next(request_iterator)) is not None:
+                kind = msg.WhichOneof("message")
+                if kind == "audio":
+                    if len(msg.audio.data) > MAX_CHUNK_BYTES:
+                        raise _Refused(f"audio message of {len(msg.audio.data)} bytes exceeds {MAX_CHUNK_BYTES}: send smaller chunks")
+                    try:
+                        utterance.add(from_bytes(msg.audio.data))
+                    except ValueError as exc:
+                        raise _Refused(str(exc)) from None
+                    if utterance.samples > MAX_AUDIO_S * SAMPLE_RATE:
+                        raise _Refused(f"utterance longer than {MAX_AUDIO_S} s: end the stream sooner")
+                elif kind == "vad" and msg.vad.kind == pb.VadEvent.SPEECH_END:
+                    utterance.speech_end()
+                elif kind == "vad" and msg.vad.kind == pb.VadEvent.SPEECH_RESUMED:
+                    utterance.speech_resumed()
+                elif kind == "end_of_audio":
+                    break
+                elif kind == "cancel":
+                    outbox.put_nowait("cancel")
+                    return
+                else:
+                    raise _Refused(f"unexpected {kind} after the first message: only audio, vad, end_of_audio "
+                                   "or cancel may follow the config")
+            outbox.put_nowait("end")
+        except _Refused as refused:
+            outbox.put_nowait((grpc.StatusCode.INVALID_ARGUMENT, str(refused)))
+        except _Idle as idle:
+            outbox.put_nowait((grpc.StatusCode.DEADLINE_EXCEEDED, str(idle)))
+
     async def _check_config(self, config: pb.StreamConfig | None, context) -> None:
         if config is None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be a StreamConfig")
@@ -170,6 +209,14 @@ class AssistantService(pb_grpc.AssistantServicer):
 
     def _stage(self, name, parent, ms, timings):
         return _Stage(self._tracer, name, self.tier, parent, ms, timings)
+
+
+class _Refused(Exception):
+    """A request the stream cannot take (INVALID_ARGUMENT with this message)."""
+
+
+class _Idle(Exception):
+    """The client sent nothing for the idle timeout (DEADLINE_EXCEEDED with this message)."""
 
 
 class _Stage:

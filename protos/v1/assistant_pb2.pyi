@@ -8,16 +8,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ConverseRequest(_message.Message):
-    __slots__ = ("config", "audio", "end_of_audio", "cancel")
+    __slots__ = ("config", "audio", "end_of_audio", "cancel", "vad")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     END_OF_AUDIO_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FIELD_NUMBER: _ClassVar[int]
+    VAD_FIELD_NUMBER: _ClassVar[int]
     config: StreamConfig
     audio: AudioChunk
     end_of_audio: EndOfAudio
     cancel: Cancel
-    def __init__(self, config: _Optional[_Union[StreamConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end_of_audio: _Optional[_Union[EndOfAudio, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ...) -> None: ...
+    vad: VadEvent
+    def __init__(self, config: _Optional[_Union[StreamConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end_of_audio: _Optional[_Union[EndOfAudio, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., vad: _Optional[_Union[VadEvent, _Mapping]] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
     __slots__ = ("utterance_id", "format", "language", "wake_word", "device", "device_transcript")
@@ -66,6 +68,20 @@ class AudioChunk(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class VadEvent(_message.Message):
+    __slots__ = ("kind",)
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[VadEvent.Kind]
+        SPEECH_END: _ClassVar[VadEvent.Kind]
+        SPEECH_RESUMED: _ClassVar[VadEvent.Kind]
+    KIND_UNSPECIFIED: VadEvent.Kind
+    SPEECH_END: VadEvent.Kind
+    SPEECH_RESUMED: VadEvent.Kind
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: VadEvent.Kind
+    def __init__(self, kind: _Optional[_Union[VadEvent.Kind, str]] = ...) -> None: ...
 
 class EndOfAudio(_message.Message):
     __slots__ = ()

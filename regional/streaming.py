@@ -1,0 +1,136 @@
+"""Streaming recognition for one utterance: interim results while audio
+arrives, and a final decode started early when the device reports a pause.
+
+- **Interim results.** Every ``interim_every_s`` of new audio the growing
+  buffer is decoded again, when a decode worker is free (finals come first).
+  Interim text is stabilised with LocalAgreement-2 (Macháček, Dabre and Bojar,
+  "Turning Whisper into Real-Time Transcription System", 2023): a word is
+  shown once two consecutive decodes agree on it and everything before it, so
+  interim text only grows and never flickers.
+- **Speculative final.** A SPEECH_END hint from the device starts the final
+  decode of the audio so far at once, while the device waits out its hangover.
+  SPEECH_RESUMED discards it. At end of audio a speculation still standing is
+  the final result (what followed the pause was silence by the device's VAD),
+  so the final costs only what remains of that decode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+from typing import Callable
+
+import numpy as np
+
+from proxima.asr import AsrResult, Transcriber
+from proxima.audio import SAMPLE_RATE
+
+
+class LocalAgreement:
+    """LocalAgreement-2 over successive hypotheses of the same growing audio."""
+
+    def __init__(self) -> None:
+        self._previous: list[str] = []
+        self.stable: list[str] = []
+        """Words two consecutive hypotheses agreed on; only ever grows."""
+
+    def update(self, hypothesis: str) -> str | None:
+        """Feed a new hypothesis; the stable text when it grew, else None."""
+        words = hypothesis.split()
+        agreed = []
+        for a, b in zip(self._previous, words):
+            if a != b:
+                break
+            agreed.append(a)
+        self._previous = words
+        if len(agreed) > len(self.stable) and agreed[:len(self.stable)] == self.stable:
+            self.stable = agreed
+            return " ".join(agreed)
+        return None
+
+
+class DecodeSlots:
+    """Counts decodes in flight on a tier's pool, so interim decodes yield to finals."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.busy = 0
+
+
+class UtteranceAudio:
+    """The audio of one stream and its decodes.
+
+    Args:
+        transcriber: the tier's model.
+        pool: the tier's decode pool (bounded to its cores).
+        slots: shared count of decodes in flight on that pool.
+        on_interim: called on the event loop with each newly stable interim text.
+        interim_every_s: audio between interim decodes, s; 0 disables them.
+    """
+
+    def __init__(self, transcriber: Transcriber, pool: Executor, slots: DecodeSlots,
+                 on_interim: Callable[[str], None], interim_every_s: float = 1.0) -> None:
+        self._asr, self._pool, self._slots = transcriber, pool, slots
+        self._on_interim = on_interim
+        self._interim_every = int(interim_every_s * SAMPLE_RATE)
+        self._chunks: list[np.ndarray] = []
+        self.samples = 0
+        """Samples received, at 16 kHz."""
+        self._agreement = LocalAgreement()
+        self._interim: asyncio.Future | None = None
+        self._interim_at = 0
+        self._speculation: asyncio.Future | None = None
+        self.speculated = False
+        """True when the final result came from a decode started at a pause."""
+        self._closed = False
+
+    def add(self, chunk: np.ndarray) -> None:
+        """Append ``int16[n]``; may start an interim decode."""
+        self._chunks.append(chunk)
+        self.samples += len(chunk)
+        due = self._interim_every and self.samples - self._interim_at >= self._interim_every
+        if due and self._interim is None and self._slots.busy < self._slots.workers:
+            self._interim_at = self.samples
+            self._interim = self._decode(self.audio())
+            self._interim.add_done_callback(self._interim_done)
+
+    def speech_end(self) -> None:
+        """The device heard speech stop: decode what we have now."""
+        if self._speculation is None:
+            self._speculation = self._decode(self.audio())
+
+    def speech_resumed(self) -> None:
+        """More speech after all: the early decode no longer covers the utterance."""
+        self._speculation = None
+
+    def audio(self) -> np.ndarray:
+        """All audio so far, ``int16[n]`` at 16 kHz."""
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0] if self._chunks else np.zeros(0, np.int16)
+
+    async def final(self) -> AsrResult:
+        """The final transcript: the standing speculation, or a decode of everything."""
+        self._closed = True
+        if self._speculation is not None:
+            self.speculated = True
+            return await self._speculation
+        return await self._decode(self.audio())
+
+    def _decode(self, audio: np.ndarray) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        self._slots.busy += 1
+        future = loop.run_in_executor(self._pool, self._asr.transcribe, audio)
+
+        def release(_):
+            self._slots.busy -= 1
+        future.add_done_callback(release)
+        return future
+
+    def _interim_done(self, future: asyncio.Future) -> None:
+        self._interim = None
+        if self._closed or future.cancelled() or future.exception() is not None:
+            return
+        text = self._agreement.update(future.result().text)
+        if text:
+            self._on_interim(text)
