@@ -150,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--corpus", type=Path, help="the shared corpus (default: ../shared/corpus)")
     b.add_argument("--out", type=Path, default=Path("bench_out"), help="directory for plots (default: bench_out)")
     b.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
+    b.add_argument("--streams", type=int, default=6, help="bench load: up to this many concurrent streams")
 
     r = sub.add_parser("replay", help="play every sample of a manifest and check the results")
     r.add_argument("manifest", nargs="?", default=str(SAMPLES_DIR), help="samples directory or manifest.json")
@@ -292,7 +293,8 @@ def _bench(args) -> int:
     opts = bench.BenchOptions(out=args.out, fast=args.fast)
     if args.corpus:
         opts = replace(opts, corpus=args.corpus)
-    print(bench.render(bench.run(args.kind, opts), args.json), flush=True)
+    extra = {"streams": args.streams} if args.kind == "load" else {}
+    print(bench.render(bench.run(args.kind, opts, **extra), args.json), flush=True)
     return 0
 
 

@@ -18,6 +18,7 @@ KINDS = {
     "endpoint": "proxima.bench.endpoint",
     "local": "proxima.bench.local",
     "faults": "proxima.bench.faults",
+    "load": "proxima.bench.load",
     "asr": "proxima.bench.asr",
     "nlu": "proxima.bench.nlu",
 }
@@ -37,9 +38,9 @@ class BenchOptions:
     """Use at most this many clips per set (for quick runs and tests); None: all."""
 
 
-def run(kind: str, opts: BenchOptions) -> dict:
-    """Run the benchmark ``kind`` and return its report."""
-    return importlib.import_module(KINDS[kind]).run(opts)
+def run(kind: str, opts: BenchOptions, **kw) -> dict:
+    """Run the benchmark ``kind`` and return its report (``kw``: that benchmark's own options)."""
+    return importlib.import_module(KINDS[kind]).run(opts, **kw)
 
 
 def render(report: dict, as_json: bool) -> str:

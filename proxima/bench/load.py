@@ -1,0 +1,80 @@
+"""``proxima bench load --streams N``: concurrent device-like streams against one tier.
+
+For each n in 1..N, n streams run at once, each replaying a corpus speech
+clip in real time the way a device does: 80 ms chunks, a SPEECH_END hint
+where the speech ends (found offline by Silero VAD), the 640 ms hangover of
+silence, then end of audio. Per n: ``{"streams": n, "answered": a,
+"speech_end_to_final_ms": {"p50": x, "p95": x}, "rtf": x}`` where the latency
+runs from the moment the last speech sample was sent to the final result, and
+rtf is the tier's ASR stage time over the audio's duration (mean).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import grpc
+import numpy as np
+
+from device.source import read_audio
+from device.uplink import stream_config
+from protos.v1 import assistant_pb2 as pb
+from protos.v1 import assistant_pb2_grpc as pb_grpc
+from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE, to_bytes
+from proxima.bench import BenchOptions
+from proxima.bench.corpus import load
+from proxima.bench.replays import percentiles, speech_end_in_clip_ms
+from proxima.tiers import TierProcess
+
+HANGOVER_S = 0.64
+
+
+def _stream(address: str, audio: np.ndarray, speech_end: int, out: list, i: int) -> None:
+    sent = {}
+
+    def requests():
+        yield pb.ConverseRequest(config=stream_config(f"load-{i}", "alexa", "en", "bench", "", ""))
+        start = time.monotonic()
+        for n, offset in enumerate(range(0, len(audio), FRAME_SAMPLES)):
+            delay = start + (n + 1) * FRAME_SAMPLES / SAMPLE_RATE - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(audio[offset:offset + FRAME_SAMPLES])))
+            if offset < speech_end <= offset + FRAME_SAMPLES:
+                sent["speech_end"] = time.monotonic()
+                yield pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_END))
+        yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
+
+    try:
+        with grpc.insecure_channel(address) as ch:
+            final = list(pb_grpc.AssistantStub(ch).Converse(requests(), timeout=60))[-1]
+        asr = next(t.duration_ms for t in final.timings if t.name.endswith(".asr"))
+        out[i] = ((time.monotonic() - sent["speech_end"]) * 1000.0, asr / (len(audio) * 1000.0 / SAMPLE_RATE))
+    except grpc.RpcError:
+        out[i] = None
+
+
+def run(opts: BenchOptions, streams: int = 6) -> dict:
+    clips = [e.path for e in load(opts.corpus) if e.kind == "speech" and "librivox" in e.rel]
+    prepared = []
+    for clip in clips:
+        audio = read_audio(clip)
+        end = int(speech_end_in_clip_ms(clip) * SAMPLE_RATE / 1000)
+        tail = np.zeros(int(HANGOVER_S * SAMPLE_RATE), np.int16)
+        prepared.append((np.concatenate([audio[:end], tail]), end))
+    report = []
+    with TierProcess("regional") as tier:
+        for n in range(1, streams + 1):
+            out: list = [None] * n
+            threads = [threading.Thread(target=_stream, args=(tier.address, *prepared[i % len(prepared)], out, i))
+                       for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            done = [o for o in out if o is not None]
+            report.append({"streams": n, "answered": len(done),
+                           "speech_end_to_final_ms": percentiles([d[0] for d in done]),
+                           "rtf": round(float(np.mean([d[1] for d in done])), 3) if done else None})
+    return {"load": report}
