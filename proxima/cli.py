@@ -61,6 +61,13 @@ def _millis(text: str) -> float:
     return value
 
 
+def _input_device(text: str) -> int | str:
+    """argparse type: an input device index, or (part of) its name."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an input device is an index or (part of) a name, see 'proxima devices'")
+    return int(text) if text.isdigit() else text
+
+
 def _status(message: str) -> None:
     """Progress for people goes to stderr, so stdout stays pure with --json."""
     print(message, file=sys.stderr, flush=True)
@@ -102,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--semantic-endpoint", action="store_true",
                         help="end at a pause when the words so far are a confident device command")
         sp.add_argument("--local-model", default="tiny.en", help="on-device Whisper: tiny.en, a directory or a name")
+        sp.add_argument("--input-device", type=_input_device, metavar="INDEX_OR_NAME",
+                        help="microphone: a device index or (part of) its name, see 'proxima devices' (default: the system's)")
+        sp.add_argument("--keep-going", action="store_true",
+                        help="report and skip a bad audio file (a truncated one plays what it holds); exit status 2 at the end")
 
     d = sub.add_parser("device", help="run the device on the microphone or on audio files")
     src = d.add_mutually_exclusive_group(required=True)
@@ -129,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--token", action="append", default=[], help="accept this bearer token (repeatable); none: no check")
     s.add_argument("--insecure", action="store_true", help="allow plaintext on a non-loopback host")
     s.add_argument("--max-streams", type=int, default=8, help="streams served at once; more get RESOURCE_EXHAUSTED")
+    s.add_argument("--metrics-port", type=_port, help="serve Prometheus metrics on this port (0 picks one)")
+    s.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="INFO logs one line per utterance (no words); DEBUG adds the transcript")
     s.add_argument("--idle-timeout-s", type=float, default=10.0, help="end a stream silent this long (s)")
     s.add_argument("--fault", metavar="KIND",
                    help="fault injection for tests: never-reply, stop-reading=S or delay-ms=N")
@@ -138,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--tier-down", action="append", default=[], choices=["regional", "cloud"],
                    help="start this tier unreachable, to show the fallback (repeatable)")
     device_options(m)
+
+    sub.add_parser("devices", help="list the audio input and output devices with their default rates")
 
     c = sub.add_parser("certs", help="make a development CA, server and client certificates")
     c.add_argument("dir", type=Path)
@@ -173,8 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     from regional.server import ServeError
 
     try:
-        commands = {"device": _device, "serve": _serve, "demo": _demo, "replay": _replay, "bench": _bench,
-                    "certs": _certs}
+        commands = {"device": _device, "devices": _devices, "serve": _serve, "demo": _demo, "replay": _replay,
+                    "bench": _bench, "certs": _certs}
         return commands[args.command](args)
     except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError, CorpusError,
             SecurityError) as exc:
@@ -205,18 +221,28 @@ def _run_device(args, wav: list[str] | None, regional: list[str], cloud: str | N
     from device.reply import emit
     from device.source import FileSource, MicSource
 
-    source = FileSource(wav, realtime=not args.fast) if wav else MicSource()
+    if wav and args.input_device is not None:
+        raise UsageError("--input-device chooses a microphone; it does not apply to --wav files")
+    source = FileSource(wav, realtime=not args.fast, keep_going=args.keep_going) if wav else MicSource(args.input_device)
     with ExitStack() as stack:
         trace_file = _open_trace(args.trace_file)
         if trace_file is not None:
             stack.enter_context(trace_file)
         pipeline = Pipeline(_device_config(args, regional, cloud), trace_file)
         stack.callback(pipeline.close)
-        where = f"{len(wav)} file(s)" if wav else "the microphone"
+        where = f"{len(wav)} file(s)" if wav else source.describe()
         _status(f"proxima device: listening on {where} for {', '.join(pipeline.wake.model_names)} "
                 f"(policy {args.policy}; regional {', '.join(regional) or 'none'}; cloud {cloud or 'none'})")
-        for result in pipeline.run(source.frames()):
-            emit(result, sys.stdout, args.json)
+        try:
+            for result in pipeline.run(source.frames()):
+                emit(result, sys.stdout, args.json)
+        finally:
+            if not wav:
+                lost = " (audio was lost)" if source.overflows else ""
+                _status(f"proxima device: {source.overflows} input overflow(s) while capturing{lost}")
+    if wav and source.skipped:
+        _status(f"proxima device: {len(source.skipped)} of {len(wav)} file(s) skipped (reported above)")
+        return EXIT_BAD_INPUT
     return 0
 
 
@@ -234,7 +260,8 @@ def _serve(args) -> int:
     tls = TlsFiles(args.tls_client_ca, args.tls_cert, args.tls_key) if args.tls_cert or args.tls_key else None
     cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, fault=args.fault,
                   tls=tls, tokens=frozenset(args.token), insecure=args.insecure,
-                  max_streams=args.max_streams, idle_timeout_s=args.idle_timeout_s)
+                  max_streams=args.max_streams, idle_timeout_s=args.idle_timeout_s, metrics_port=args.metrics_port)
+    logging.getLogger("proxima").setLevel(args.log_level)
     trace_file = _open_trace(args.trace_file)
     try:
         asyncio.run(serve(cfg, trace_file=trace_file))
@@ -258,11 +285,11 @@ def _demo(args) -> int:
     from proxima.replay import load_manifest
 
     wav = args.wav
-    if not wav and not MicSource.available():
+    if not wav and args.input_device is None and not MicSource.available():
         root, clips = load_manifest(SAMPLES_DIR)
         wav = [str(root / c["file"]) for c in clips]
         _status(f"proxima demo: no microphone found; playing the {len(wav)} clips of {SAMPLES_DIR}")
-    if wav:  # check the files before the tiers spend time starting
+    if wav and not args.keep_going:  # check the files before the tiers spend time starting
         from device.source import read_audio
         for f in wav:
             read_audio(f)
@@ -284,6 +311,18 @@ def _certs(args) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write certificates to {args.dir} ({exc.strerror or exc})") from exc
     _status(f"proxima certs: wrote {', '.join(p.name for p in written)} to {args.dir} (development use only)")
+    return 0
+
+
+def _devices(args) -> int:
+    from device.mic import device_table
+
+    lines = device_table()
+    if not lines:
+        _status("proxima devices: PortAudio finds no audio device: connect a microphone (and check that you may use it; "
+                "on Linux, the 'audio' group); files still play with --wav")
+    for line in lines:
+        print(line, flush=True)
     return 0
 
 

@@ -19,6 +19,9 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from grpc_reflection.v1alpha import reflection
+
+from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.asr import Transcriber, TranscriptionOptions
 from proxima.grpc_options import SERVER_OPTIONS
@@ -59,6 +62,10 @@ class ServerConfig:
     """Streams served at once before RESOURCE_EXHAUSTED (4 per decode worker)."""
     idle_timeout_s: float = 10.0
     """A stream with no message this long is ended, s."""
+    metrics_port: int | None = None
+    """Serve Prometheus metrics on this port (0 picks one); None: no metrics endpoint."""
+    drain_s: float = 10.0
+    """On SIGTERM, streams in flight get this long to finish, s."""
     fault: str | None = None
     """Fault injection, for tests: "never-reply", "stop-reading=S" (stop reading
     the stream S seconds after it opens) or "delay-ms=N" (hold the final result N ms)."""
@@ -94,6 +101,9 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     ])
     pb_grpc.add_AssistantServicer_to_server(service, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    # Reflection, so grpcurl can list and call the service.
+    reflection.enable_server_reflection(
+        (pb.DESCRIPTOR.services_by_name["Assistant"].full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = f"{cfg.host}:{cfg.port}"
     problem = _bind_problem(cfg.host, cfg.port)
     in_use = ServeError(f"cannot listen on {address} ({problem or 'refused by gRPC'}): choose another --port (0 picks a free one) or --host")
@@ -121,15 +131,22 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
         await server.stop(None)
         raise
     service.transcriber = transcriber
+    metrics = ""
+    if cfg.metrics_port is not None:
+        metrics = f", metrics on http://{cfg.host}:{service.metrics.serve(cfg.metrics_port, cfg.host)}/metrics"
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
-    print(f"proxima serve: {cfg.tier} tier listening on {cfg.host}:{port} (model {cfg.model}, beam {cfg.beam_size})", file=out, flush=True)
+    print(f"proxima serve: {cfg.tier} tier listening on {cfg.host}:{port} (model {cfg.model}, beam {cfg.beam_size}"
+          f"{metrics})", file=out, flush=True)
 
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    # Drain: health says NOT_SERVING (devices go elsewhere), new calls are
+    # refused, and streams in flight get drain_s to finish.
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-    await server.stop(grace=2.0)
+    log.info("draining %d stream(s) for up to %.0f s", service.active_streams, cfg.drain_s)
+    await server.stop(grace=cfg.drain_s)
     provider.shutdown()
 
 

@@ -9,6 +9,7 @@ no reply.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,10 +24,12 @@ from proxima.asr import Transcriber
 from proxima.audio import SAMPLE_RATE, from_bytes
 from proxima.nlu import COMMANDS, IntentParser
 from proxima.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
+from regional.metrics import TierMetrics
 from regional.skills import reply_for
 from regional.streaming import DecodeSlots, UtteranceAudio
 
 TEMPLATES = Path(__file__).parent / "intents" / "regional_en.yaml"
+log = logging.getLogger("proxima.tier")
 
 MAX_CHUNK_BYTES = 64 * 1024
 """Largest audio message accepted, bytes."""
@@ -54,6 +57,7 @@ class AssistantService(pb_grpc.AssistantServicer):
     def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2, fault: str | None = None,
                  max_streams: int = 8, idle_timeout_s: float = IDLE_TIMEOUT_S, interim_every_s: float = 1.0) -> None:
         self.tier = tier
+        self.metrics = TierMetrics(tier)
         self.max_streams = max_streams
         self.idle_timeout_s = idle_timeout_s
         self.active_streams = 0
@@ -69,14 +73,21 @@ class AssistantService(pb_grpc.AssistantServicer):
 
     async def Converse(self, request_iterator, context: grpc.aio.ServicerContext):
         if self.active_streams >= self.max_streams:
+            self.metrics.rejections.inc()
+            log.info("stream refused: tier full (%d streams)", self.max_streams)
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                 f"the {self.tier} tier is serving its limit of {self.max_streams} streams; try another tier")
         self.active_streams += 1
+        self.metrics.active_streams.inc()
         try:
             async for response in self._converse(request_iterator, context):
                 yield response
+        except grpc.aio.AbortError:
+            self.metrics.error(context.code().name if context.code() else "UNKNOWN")
+            raise
         finally:
             self.active_streams -= 1
+            self.metrics.active_streams.dec()
 
     async def _next(self, request_iterator):
         """The next request, or None at the end of the stream.
@@ -157,6 +168,14 @@ class AssistantService(pb_grpc.AssistantServicer):
         if intent is not None:
             response.intent.CopyFrom(pb.Intent(name=intent.name, slots=intent.slots, confidence=intent.confidence))
         response.sent_ms = ms()
+        self.metrics.utterances.inc()
+        for t in timings:
+            self.metrics.observe_stage(t.name.split(".", 1)[1], t.duration_ms / 1000.0)
+        # Keyed by utterance id; never the audio or the words (DEBUG adds the transcript).
+        log.info("utterance=%s tier=%s audio_ms=%.0f asr_ms=%.0f speculated=%s words=%d intent=%s",
+                 uid, self.tier, asr.audio_ms, timings[0].duration_ms, utterance.speculated,
+                 len(asr.text.split()), intent.name if intent else "-")
+        log.debug("utterance=%s transcript=%r", uid, asr.text)
         yield response
 
     async def _read(self, request_iterator, utterance: UtteranceAudio, outbox: asyncio.Queue) -> None:
