@@ -27,7 +27,8 @@ from proxima.asr import Transcriber, TranscriptionOptions
 from proxima.grpc_options import SERVER_OPTIONS
 from proxima.security import TlsFiles, TokenInterceptor, check_plaintext, server_credentials
 from proxima.tracing import make_provider
-from regional.service import MAX_CHUNK_BYTES, AssistantService
+from regional import skills
+from regional.service import AssistantService
 
 log = logging.getLogger("proxima.serve")
 
@@ -127,6 +128,7 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
         # allocations and compiled patterns; take them before SERVING.
         await loop.run_in_executor(None, transcriber.transcribe, np.zeros(16000, np.int16))
         service.parser.parse("what is the weather like tomorrow")
+        skills.warm_up()
     except BaseException:
         await server.stop(None)
         raise

@@ -25,7 +25,7 @@ from proxima.audio import SAMPLE_RATE, from_bytes
 from proxima.nlu import COMMANDS, IntentParser
 from proxima.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
 from regional.metrics import TierMetrics
-from regional.skills import reply_for
+from regional import skills
 from regional.streaming import DecodeSlots, UtteranceAudio
 
 TEMPLATES = Path(__file__).parent / "intents" / "regional_en.yaml"
@@ -155,7 +155,7 @@ class AssistantService(pb_grpc.AssistantServicer):
         with self._stage(f"{self.tier}.nlu", parent, ms, timings):
             intent = self.parser.parse(asr.text, asr.confidence)
         with self._stage(f"{self.tier}.skill", parent, ms, timings):
-            reply = reply_for(intent, asr.text, config.device.time_zone)
+            intent, reply = skills.answer(intent, asr.text, config.device.time_zone, self.tier)
 
         response = pb.ConverseResponse(
             utterance_id=uid,
