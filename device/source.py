@@ -1,50 +1,70 @@
 """Audio sources: replayed files and the microphone, as 80 ms frames.
 
-Every source ends in the same place: ``int16[1280]`` frames at 16 kHz mono
-with their stream time. Decoding is soundfile's, resampling soxr's.
+Every source ends in the same place, :class:`device.adapter.AudioAdapter`:
+``int16[1280]`` frames at 16 kHz mono with their stream time. Files are
+decoded by soundfile (anything libsndfile reads: WAV 8/16/24/32-bit, float,
+mu-law and A-law, FLAC, OGG, MP3, ...); the microphone is :mod:`device.mic`.
 """
 
 from __future__ import annotations
 
-import queue
+import logging
+import struct
 import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 import soundfile as sf
-import soxr
 
+from device.adapter import AudioAdapter, AudioInputError, to_pipeline_format
 from device.events import AudioFrame
+from device.mic import MicSource
 from proxima.audio import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
 
+__all__ = ["AudioInputError", "FileSource", "MicSource", "read_audio", "to_pipeline_format"]
 
-class AudioInputError(Exception):
-    """An audio input cannot be used; the message names it and the problem."""
+log = logging.getLogger(__name__)
+
+_READ_BLOCK = 1 << 16
+"""Frames decoded per soundfile read."""
 
 
-def to_pipeline_format(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Any decoded audio to ``int16[n]`` at 16 kHz mono.
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames a RIFF/WAVE header promises (its ``data`` chunk size / block align).
 
-    Args:
-        audio: ``float[n]`` or ``float[n, channels]`` in [-1, 1] (soundfile's
-            float output); channels are averaged.
-        sample_rate: rate of ``audio``, Hertz.
+    Walks the chunks, so ``LIST``, ``JUNK`` or ``fact`` chunks before ``data``
+    are skipped. None when the file is not RIFF/WAVE or the size is a
+    streaming placeholder (0 or 0xFFFFFFFF, as written to pipes).
     """
-    if audio.ndim == 2:
-        audio = audio.mean(axis=1)
-    audio = audio.astype(np.float32, copy=False)
-    if sample_rate != SAMPLE_RATE:
-        audio = soxr.resample(audio, sample_rate, SAMPLE_RATE, quality="HQ")
-    # Clip, never wrap: a full-scale float must not become a negative int16.
-    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        while len(chunk := f.read(8)) == 8:
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                body = f.read(size)
+                block_align = struct.unpack("<H", body[12:14])[0] if len(body) >= 14 else 0
+                f.seek(size % 2, 1)
+            elif cid == b"data":
+                return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
+            else:
+                f.seek(size + size % 2, 1)
+    return None
 
 
-def read_audio(path: str | Path) -> np.ndarray:
+def read_audio(path: str | Path, *, allow_truncated: bool = False) -> np.ndarray:
     """Decode one file (anything soundfile reads) to ``int16[n]`` at 16 kHz mono.
 
+    A truncated file (a WAV whose header promises more frames than it holds,
+    or a decoder error part-way) is an error, or with ``allow_truncated`` a
+    warning, and what decoded is returned.
+
     Raises:
-        AudioInputError: missing, unreadable, empty or not audio.
+        AudioInputError: missing, empty, not audio, unsupported or truncated;
+            the message names the file and the problem.
     """
     p = Path(path)
     if not p.exists():
@@ -54,13 +74,34 @@ def read_audio(path: str | Path) -> np.ndarray:
     if p.stat().st_size == 0:
         raise AudioInputError(f"{p}: is empty (0 bytes)")
     try:
-        audio, rate = sf.read(str(p), dtype="float32", always_2d=False)
-    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        reason = " ".join(str(exc).split())
-        raise AudioInputError(f"{p}: cannot decode as audio ({reason}): it may be truncated, or not a format soundfile reads (WAV, FLAC, OGG)") from exc
-    if audio.size == 0:
-        raise AudioInputError(f"{p}: contains no audio samples")
-    return to_pipeline_format(audio, rate)
+        f = sf.SoundFile(str(p))
+    except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise AudioInputError(f"{p}: cannot decode as audio ({reason}): it may be truncated, or not a format "
+                              "soundfile reads (WAV, FLAC, OGG, MP3, AIFF, ...)") from exc
+    rate = f.samplerate
+    adapter = AudioAdapter(rate)
+    parts: list[np.ndarray] = []
+    decoded, failure = 0, None
+    with f:
+        try:
+            while len(block := f.read(_READ_BLOCK, dtype="float32", always_2d=True)):
+                decoded += len(block)
+                parts.append(adapter.convert(block))
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            failure = " ".join(str(exc).split()) or f"libsndfile error {getattr(exc, 'code', '?')}"
+    parts.append(adapter.convert(np.zeros(0, np.float32), last=True))
+    declared = _wav_declared_frames(p)
+    if declared is not None and declared > decoded:
+        failure = f"its header promises {declared / rate:.2f} s, the file holds {decoded / rate:.2f} s"
+    if decoded == 0:
+        detail = f"truncated: {failure}" if failure else "contains no audio samples"
+        raise AudioInputError(f"{p}: {detail}")
+    if failure:
+        if not allow_truncated:
+            raise AudioInputError(f"{p}: truncated ({failure}); --keep-going plays the part there is")
+        log.warning("%s: truncated (%s); playing the %.2f s there is", p, failure, decoded / rate)
+    return np.concatenate(parts)
 
 
 class FileSource:
@@ -75,15 +116,30 @@ class FileSource:
             fails before anything plays).
         realtime: pace frames at the audio's own speed; False: as fast as the
             pipeline takes them.
+        keep_going: a bad file is logged and skipped (listed in
+            :attr:`skipped`) and a truncated one plays what it holds, instead
+            of failing the whole run.
 
     Raises:
-        AudioInputError: a file cannot be used.
+        AudioInputError: a file cannot be used (without ``keep_going``), or
+            none of them can.
     """
 
     def __init__(self, paths: Sequence[str | Path], realtime: bool = True,
-                 lead_in_s: float = 1.0, tail_s: float = 4.0) -> None:
+                 lead_in_s: float = 1.0, tail_s: float = 4.0, keep_going: bool = False) -> None:
+        self.skipped: list[str] = []
+        """One line per file skipped under ``keep_going``: the file and the problem."""
         parts = [np.zeros(int(lead_in_s * SAMPLE_RATE), np.int16)]
-        parts += [read_audio(p) for p in paths]
+        for p in paths:
+            try:
+                parts.append(read_audio(p, allow_truncated=keep_going))
+            except AudioInputError as exc:
+                if not keep_going:
+                    raise
+                self.skipped.append(str(exc))
+                log.warning("%s; skipped (--keep-going)", exc)
+        if paths and len(self.skipped) == len(paths):
+            raise AudioInputError(f"none of the {len(paths)} file(s) could be played (each is reported above)")
         parts.append(np.zeros(int(tail_s * SAMPLE_RATE), np.int16))
         audio = np.concatenate(parts)
         pad = (-len(audio)) % FRAME_SAMPLES
@@ -95,6 +151,7 @@ class FileSource:
         return len(self._audio) * 1000.0 / SAMPLE_RATE
 
     def frames(self) -> Iterator[AudioFrame]:
+        """``int16[1280]`` frames, 80 ms apart in stream time."""
         start = time.perf_counter()
         for i, offset in enumerate(range(0, len(self._audio), FRAME_SAMPLES)):
             frame = AudioFrame(self._audio[offset:offset + FRAME_SAMPLES], i * FRAME_MS)
@@ -104,56 +161,3 @@ class FileSource:
                 if delay > 0:
                     time.sleep(delay)
             yield frame
-
-
-class MicSource:
-    """The default (or named) input device through one sounddevice stream.
-
-    Opens at 16 kHz mono int16; PortAudio's callback thread only queues
-    blocks, and :meth:`frames` cuts them into 80 ms frames.
-
-    Raises:
-        AudioInputError: no PortAudio library or no usable input device.
-    """
-
-    def __init__(self, device: int | str | None = None) -> None:
-        try:
-            import sounddevice as sd
-        except OSError as exc:
-            raise AudioInputError("PortAudio is not installed: run 'apt-get install libportaudio2', or use --wav FILE") from exc
-        self._sd = sd
-        self._device = device
-        self._queue: queue.Queue[np.ndarray] = queue.Queue()
-        self.overflows = 0
-        try:
-            sd.check_input_settings(device=device, channels=1, dtype="int16", samplerate=SAMPLE_RATE)
-        except Exception as exc:
-            raise AudioInputError(f"no usable input device ({exc}): connect a microphone, or use --wav FILE") from exc
-
-    @staticmethod
-    def available() -> bool:
-        """True when PortAudio is installed and has a default input device."""
-        try:
-            import sounddevice as sd
-
-            sd.query_devices(kind="input")
-            return True
-        except Exception:
-            return False
-
-    def _callback(self, indata, frames, time_info, status) -> None:
-        if status.input_overflow:
-            self.overflows += 1
-        self._queue.put(indata[:, 0].copy())
-
-    def frames(self) -> Iterator[AudioFrame]:
-        buffered = np.zeros(0, np.int16)
-        n = 0
-        with self._sd.InputStream(device=self._device, channels=1, dtype="int16", samplerate=SAMPLE_RATE,
-                                  blocksize=FRAME_SAMPLES, callback=self._callback):
-            while True:
-                buffered = np.concatenate([buffered, self._queue.get()])
-                while len(buffered) >= FRAME_SAMPLES:
-                    yield AudioFrame(buffered[:FRAME_SAMPLES], n * FRAME_MS)
-                    buffered = buffered[FRAME_SAMPLES:]
-                    n += 1

@@ -1,0 +1,201 @@
+"""A stand-in for the sounddevice module: microphones that behave like hardware.
+
+Only PortAudio is replaced. ``MicSource(sd=StandInSoundDevice(...))`` (or
+``device.mic.load_sounddevice`` patched to return one) gets the calls
+sounddevice has, with its errors and types:
+
+- ``query_devices`` (list, by index, by name substring, ``kind="input"``),
+  raising ``PortAudioError('Error querying device N')`` or ``ValueError`` as
+  sounddevice does;
+- ``check_input_settings`` raising ``PortAudioError('Invalid sample rate', -9997)``
+  for a rate the device refuses (raw ALSA ``hw:`` devices, 48 kHz-only USB or
+  WASAPI microphones);
+- ``InputStream``: a thread calls the callback with ``[n, channels]`` blocks of
+  the requested dtype, paced in real time (``speed`` times faster), from the
+  device's ``audio`` (float32 mono at its native rate; silence after it).
+
+Hardware faults, per device:
+
+- ``stall_at_s``: the callback is held up 200 ms (``stall_ms``), the hardware
+  buffer overruns, that audio is lost and the next callback's status has
+  ``input_overflow`` set;
+- ``disappear_at_s``: the device is unplugged; ``disappear="error"`` ends the
+  stream as PortAudio does (inactive, ``finished_callback`` called, ``abort``
+  raising ``PortAudioError``); ``"silent"`` stops the callbacks while the
+  stream still claims to be active;
+- ``interrupt_after_s``: Ctrl-C (``_thread.interrupt_main``) once that much
+  audio has been delivered, as a person ends a microphone session.
+"""
+
+from __future__ import annotations
+
+import _thread
+import threading
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+from sounddevice import PortAudioError
+
+PA_INVALID_SAMPLE_RATE = -9997
+PA_INVALID_CHANNEL_COUNT = -9998
+
+
+class Status:
+    """Like ``sounddevice.CallbackFlags``."""
+
+    def __init__(self, input_overflow: bool = False) -> None:
+        self.input_overflow = input_overflow
+        self.input_underflow = self.output_overflow = self.output_underflow = self.priming_output = False
+
+    def __bool__(self) -> bool:
+        return self.input_overflow
+
+
+@dataclass
+class StandInDevice:
+    name: str
+    native_rate: int = 48000
+    rates: tuple[int, ...] = (48000,)
+    """Rates the device accepts (``check_input_settings`` refuses the others)."""
+    max_input_channels: int = 2
+    max_output_channels: int = 0
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    """float32 mono at ``native_rate``: what the microphone hears."""
+    stall_at_s: float | None = None
+    stall_ms: float = 200.0
+    disappear_at_s: float | None = None
+    disappear: str = "error"
+    interrupt_after_s: float | None = None
+
+
+class StandInStream:
+    """Like ``sounddevice.InputStream`` with a callback."""
+
+    def __init__(self, sd: "StandInSoundDevice", device, channels, dtype, samplerate, blocksize=0,
+                 callback=None, finished_callback=None, **_ignored) -> None:
+        sd.check_input_settings(device=device, channels=channels, dtype=dtype, samplerate=samplerate)
+        self.dev = sd.devices[sd._index(device, "input")]
+        self.samplerate, self.channels, self.dtype = float(samplerate), channels, np.dtype(dtype)
+        self.blocksize = blocksize or 512
+        self._callback, self._finished = callback, finished_callback
+        self._speed = sd.speed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.active = False
+        self.gone = False
+        self.callbacks = 0
+        sd.streams.append(self)
+
+    def start(self) -> None:
+        self.active = True
+        self._thread.start()
+
+    def abort(self) -> None:
+        self._stop.set()
+        self.active = False
+        if self.gone:
+            raise PortAudioError("Error stopping stream: Unanticipated host error", -9999)
+
+    stop = abort
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _block(self, pos: int, n: int) -> np.ndarray:
+        audio = self.dev.audio[pos:pos + n]
+        audio = np.concatenate([audio, np.zeros(n - len(audio), np.float32)])
+        if self.dtype.kind == "i":
+            scale = 2.0 ** (8 * self.dtype.itemsize - 1)
+            audio = np.clip(np.rint(audio * scale), -scale, scale - 1)
+        return np.repeat(audio.astype(self.dtype)[:, None], self.channels, axis=1)
+
+    def _run(self) -> None:
+        dev, rate, n = self.dev, int(self.samplerate), self.blocksize
+        pos, overflow, stalled, t0 = 0, False, False, time.monotonic()
+        while not self._stop.is_set():
+            t = pos / rate
+            if dev.disappear_at_s is not None and t >= dev.disappear_at_s:
+                self.gone = True
+                if dev.disappear == "error":
+                    self.active = False
+                    if self._finished:
+                        self._finished()
+                return
+            if dev.interrupt_after_s is not None and t >= dev.interrupt_after_s:
+                _thread.interrupt_main()
+                return
+            if dev.stall_at_s is not None and t >= dev.stall_at_s and not stalled:
+                time.sleep(dev.stall_ms / 1000.0 / self._speed)
+                pos += int(dev.stall_ms / 1000.0 * rate)  # the hardware ring overran: that audio is gone
+                overflow = stalled = True
+            self._callback(self._block(pos, n), n, None, Status(input_overflow=overflow))
+            self.callbacks += 1
+            overflow = False
+            pos += n
+            delay = t0 + pos / rate / self._speed - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+
+class StandInSoundDevice:
+    """The parts of the sounddevice module that MicSource and ``proxima devices`` use.
+
+    Args:
+        devices: the machine's devices; index = position.
+        default_input: index of the default input device (-1: none).
+        speed: how much faster than real time the streams run.
+    """
+
+    PortAudioError = PortAudioError
+
+    def __init__(self, *devices: StandInDevice, default_input: int = 0, speed: float = 1.0) -> None:
+        self.devices = list(devices)
+        self.default = SimpleNamespace(device=[default_input if devices else -1, -1])
+        self.speed = speed
+        self.streams: list[StandInStream] = []
+        self.checks: list[dict] = []
+
+    def _info(self, i: int) -> dict:
+        d = self.devices[i]
+        return {"name": d.name, "index": i, "hostapi": 0, "max_input_channels": d.max_input_channels,
+                "max_output_channels": d.max_output_channels, "default_samplerate": float(d.native_rate),
+                "default_low_input_latency": 0.01, "default_high_input_latency": 0.1}
+
+    def _index(self, device, kind) -> int:
+        if device is None:
+            device = self.default.device[0 if kind == "input" else 1]
+        if isinstance(device, int):
+            if not 0 <= device < len(self.devices):
+                raise PortAudioError(f"Error querying device {device}")
+            return device
+        found = [i for i, d in enumerate(self.devices)
+                 if device.lower() in d.name.lower() and (kind != "input" or d.max_input_channels > 0)]
+        if not found:
+            raise ValueError(f"No {kind or 'input/output'} device matching {device!r}")
+        return found[0]
+
+    def query_devices(self, device=None, kind=None):
+        if device is None and kind is None:
+            return [self._info(i) for i in range(len(self.devices))]
+        info = self._info(self._index(device, kind))
+        if kind and info[f"max_{kind}_channels"] < 1:
+            raise ValueError(f"Not an {kind} device: {info['name']!r}")
+        return info
+
+    def query_hostapis(self, index=None):
+        return {"name": "ALSA"}
+
+    def check_input_settings(self, device=None, channels=None, dtype=None, extra_settings=None, samplerate=None):
+        self.checks.append({"device": device, "channels": channels, "dtype": dtype, "samplerate": samplerate})
+        dev = self.devices[self._index(device, "input")]
+        if np.dtype(dtype).name not in ("float32", "int32", "int16", "int8", "uint8"):
+            raise ValueError("Invalid input sample format")
+        if not 1 <= channels <= dev.max_input_channels:
+            raise PortAudioError("Invalid number of channels", PA_INVALID_CHANNEL_COUNT)
+        if samplerate not in dev.rates:
+            raise PortAudioError("Invalid sample rate", PA_INVALID_SAMPLE_RATE)
+
+    def InputStream(self, **kwargs) -> StandInStream:  # noqa: N802 (sounddevice's name)
+        return StandInStream(self, **kwargs)
