@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 import grpc
@@ -52,7 +53,8 @@ class ServerConfig:
     """Whisper model: packaged name, directory or faster-whisper name."""
     beam_size: int = 1
     """Regional decodes greedily; the cloud tier's wider beam is its larger model."""
-    decode_workers: int = 2
+    decode_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    """Decodes that run at once: one per core."""
     tls: TlsFiles | None = None
     """Serve TLS with these files; ``tls.ca`` set: mutual TLS (clients need a certificate it signed)."""
     tokens: frozenset[str] = frozenset()
