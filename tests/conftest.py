@@ -44,14 +44,15 @@ def trace_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiers(trace_dir):
-    """A regional and a cloud tier as real processes; started in parallel."""
+def tier_processes(trace_dir):
+    """A regional and a cloud tier as real processes (with metrics); started in parallel."""
     procs: dict[str, TierProcess] = {}
     errors: list[BaseException] = []
 
     def start(tier: str) -> None:
         try:
-            procs[tier] = TierProcess(tier, extra_args=("--trace-file", str(trace_dir / f"{tier}.jsonl")))
+            procs[tier] = TierProcess(tier, extra_args=("--trace-file", str(trace_dir / f"{tier}.jsonl"),
+                                                        "--metrics-port", "0"))
         except BaseException as exc:  # reported below, on the test's thread
             errors.append(exc)
 
@@ -63,10 +64,16 @@ def tiers(trace_dir):
     try:
         if errors:
             raise errors[0]
-        yield {t: p.address for t, p in procs.items()}
+        yield procs
     finally:
         for p in procs.values():
             p.stop()
+
+
+@pytest.fixture(scope="session")
+def tiers(tier_processes):
+    """``{"regional": "host:port", "cloud": "host:port"}`` of the session's tiers."""
+    return {t: p.address for t, p in tier_processes.items()}
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,18 @@ def test_random_sequences_get_a_result_or_a_clear_status(tiers, sequence):
             assert all(r.utterance_id for r in responses)
 
 
-def test_tier_still_serves_after_the_fuzzing(tiers):
+def test_tier_still_serves_after_the_fuzzing(tiers, tier_processes):
+    import re
+    import time
+    import urllib.request
+
+    url = re.search(r"metrics on (http://\S+)\)", "\n".join(tier_processes["regional"].output)).group(1)
+    for _ in range(50):  # streams end asynchronously after their status is sent
+        active = re.search(r'proxima_active_streams\{tier="regional"\} (\S+)', urllib.request.urlopen(url).read().decode())
+        if float(active.group(1)) == 0:
+            break
+        time.sleep(0.1)
+    assert float(active.group(1)) == 0, "no stream leaked"
     with grpc.insecure_channel(tiers["regional"]) as ch:
         status = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service="")).status
         assert status == health_pb2.HealthCheckResponse.SERVING
