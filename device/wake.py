@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
@@ -33,6 +34,32 @@ BUNDLED = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy", "timer", "weathe
 
 _SILENCE_S = 4
 """Seconds of silence openWakeWord's embedding buffer is filled with (its own start-up length)."""
+
+
+class FiringRule:
+    """Which model fires on a frame's scores: the best at or above its threshold
+    (the first on a tie), then none for ``refractory_ms``. Shared by the live
+    detector and ``bench wake``, which replays recorded scores through it.
+
+    Args:
+        thresholds: score at which each model fires, 0..1.
+        default: threshold of a model not in ``thresholds``.
+        refractory_ms: quiet period after a detection, ms.
+    """
+
+    def __init__(self, thresholds: Mapping[str, float], default: float, refractory_ms: float) -> None:
+        self.thresholds, self.default, self.refractory_ms = thresholds, default, refractory_ms
+        self.quiet_until = -1.0
+
+    def decide(self, scores: Mapping[str, float], end_ms: float) -> str | None:
+        """The model that fires on the frame ending at ``end_ms`` (ms), or None."""
+        if end_ms < self.quiet_until:
+            return None
+        firing = {k: v for k, v in scores.items() if v >= self.thresholds.get(k, self.default)}
+        if not firing:
+            return None
+        self.quiet_until = end_ms + self.refractory_ms
+        return max(firing, key=firing.__getitem__)
 
 
 class WakeWordDetector:
@@ -64,7 +91,7 @@ class WakeWordDetector:
             raise ModelError(f"cannot load wake model(s) {', '.join(cfg.models)}: {' '.join(str(exc).split())}") from exc
         self.cfg = cfg
         self._silence = None
-        self._quiet_until = -1.0
+        self._rule = FiringRule(cfg.thresholds, cfg.threshold, cfg.refractory_ms)
         self.model_names: list[str] = list(self._model.predict(np.zeros(1280, np.int16)))
         """Names detections carry: one per class of each loaded model."""
         self.scores: dict[str, float] = {}
@@ -73,7 +100,7 @@ class WakeWordDetector:
 
     def threshold(self, model: str) -> float:
         """Score at which ``model`` fires, 0..1."""
-        return self.cfg.thresholds.get(model, self.cfg.threshold)
+        return self._rule.thresholds.get(model, self._rule.default)
 
     def reset(self) -> None:
         """Forget all audio: buffers hold silence, so silence next fires nothing."""
@@ -90,17 +117,11 @@ class WakeWordDetector:
         if vad is not None:
             vad.reset_states()
             vad.prediction_buffer.clear()
-        self._quiet_until = -1.0
+        self._rule.quiet_until = -1.0
 
     def process(self, frame: AudioFrame) -> WakeDetection | None:
         """Score ``frame`` (``int16[1280]``); the best model at or above its threshold fires,
         unless within ``refractory_ms`` of the last detection."""
         self.scores = {k: float(v) for k, v in self._model.predict(frame.samples).items()}
-        if frame.end_ms < self._quiet_until:
-            return None
-        firing = {k: v for k, v in self.scores.items() if v >= self.threshold(k)}
-        if not firing:
-            return None
-        name = max(firing, key=firing.__getitem__)
-        self._quiet_until = frame.end_ms + self.cfg.refractory_ms
-        return WakeDetection(model=name, score=firing[name], end_ms=frame.end_ms)
+        name = self._rule.decide(self.scores, frame.end_ms)
+        return None if name is None else WakeDetection(model=name, score=self.scores[name], end_ms=frame.end_ms)

@@ -37,7 +37,7 @@ import soundfile as sf
 
 from device.config import WakeConfig
 from device.source import FileSource
-from device.wake import WakeWordDetector
+from device.wake import FiringRule, WakeWordDetector
 from proxima.audio import FRAME_MS
 from proxima.bench import BenchOptions
 from proxima.bench.corpus import Entry, load
@@ -105,26 +105,20 @@ def score(entries: Sequence[Entry], detector: WakeWordDetector) -> list[Clip]:
 
 def fire(scores: np.ndarray, names: Sequence[str], thresholds: Mapping[str, float],
          refractory_ms: float) -> list[tuple[int, str]]:
-    """:meth:`WakeWordDetector.process`'s firing rule over recorded scores.
-
-    In each frame the best model at or above its threshold fires (the first
-    in ``names`` on a tie), then no model fires until ``refractory_ms`` after
-    the end of that frame. Frame ``i`` ends at ``(i + 1) * 80`` ms.
+    """The live detector's :class:`~device.wake.FiringRule` over recorded scores
+    (``float[frames, models]``, columns in ``names``); frame ``i`` ends at
+    ``(i + 1) * 80`` ms.
 
     Returns:
         (frame index, model) of each detection.
     """
+    rule = FiringRule(thresholds, 1.0, refractory_ms)
     limits = np.array([thresholds[n] for n in names])
-    over = scores >= limits
-    quiet_until = -1.0
     hits = []
-    for i in np.flatnonzero(over.any(axis=1)):  # only frames where something could fire
-        end_ms = (int(i) + 1) * FRAME_MS
-        if end_ms < quiet_until:
-            continue
-        best = int(np.argmax(np.where(over[i], scores[i], -np.inf)))  # argmax: first of equals, as max()
-        hits.append((int(i), names[best]))
-        quiet_until = end_ms + refractory_ms
+    for i in np.flatnonzero((scores >= limits).any(axis=1)):  # only frames where something could fire
+        name = rule.decide(dict(zip(names, scores[i])), (int(i) + 1) * FRAME_MS)
+        if name is not None:
+            hits.append((int(i), name))
     return hits
 
 
