@@ -64,6 +64,9 @@ class Uplink:
         self.health = {addr: EndpointHealth(addr, ch) for addr, ch in self._channels.items()}
         self._turn = 0
         self._turn_lock = threading.Lock()
+        self.bytes_sent = 0
+        """Audio payload bytes handed to gRPC by every stream so far, resends included (bench latency)."""
+        self._sent_lock = threading.Lock()
         self._clock = clock
         self._tracer = tracer
 
@@ -125,6 +128,8 @@ class UplinkStream:
         self.result_value: RemoteResult | None = None
         self.errors: list[str] = []
         """One line per failed tier, e.g. ``regional: UNAVAILABLE (...)``."""
+        self.bytes_sent = 0
+        """Audio payload bytes of this utterance handed to gRPC, over every tier tried."""
         clock = uplink._clock
         self._span = uplink._tracer.start_span(
             "device.uplink", context=trace.set_span_in_context(parent),
@@ -176,6 +181,11 @@ class UplinkStream:
         return self.result_value
 
     # -- the stream's side -------------------------------------------------------
+    def _count_sent(self, n: int) -> None:
+        self.bytes_sent += n  # only this stream's request thread writes it
+        with self._up._sent_lock:  # streams of several utterances may overlap
+            self._up.bytes_sent += n
+
     def _watchdog(self) -> None:
         """Cancels the current tier's call when its final result is overdue."""
         while not self._done.wait(0.05):
@@ -199,7 +209,10 @@ class UplinkStream:
             if cancelled:
                 yield pb.ConverseRequest(cancel=pb.Cancel(reason="answered on the device"))
                 return
-            yield from _batched(pending)
+            for request in _batched(pending):
+                if request.HasField("audio"):
+                    self._count_sent(len(request.audio.data))
+                yield request
             if ended:
                 with self._cond:
                     if sent < len(self._items):
