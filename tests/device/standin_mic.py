@@ -68,6 +68,9 @@ class StandInDevice:
     disappear_at_s: float | None = None
     disappear: str = "error"
     interrupt_after_s: float | None = None
+    block_size: int | None = None
+    """Samples per callback whatever is asked (a fixed hardware period, as some
+    ALSA and PulseAudio devices have); None: the requested ``blocksize``."""
 
 
 class StandInStream:
@@ -78,7 +81,7 @@ class StandInStream:
         sd.check_input_settings(device=device, channels=channels, dtype=dtype, samplerate=samplerate)
         self.dev = sd.devices[sd._index(device, "input")]
         self.samplerate, self.channels, self.dtype = float(samplerate), channels, np.dtype(dtype)
-        self.blocksize = blocksize or 512
+        self.blocksize = self.dev.block_size or blocksize or 512
         self._callback, self._finished = callback, finished_callback
         self._speed = sd.speed
         self._stop = threading.Event()

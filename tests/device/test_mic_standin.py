@@ -19,15 +19,16 @@ import device.mic
 from conftest import LIVING_ROOM, REPO, WAKE_MYCROFT, corpus
 from device.adapter import DC_POLE
 from device.mic import MicSource, device_table
-from device.source import AudioInputError
+from device.source import AudioInputError, read_audio
 from proxima import cli
 from standin_mic import StandInDevice, StandInSoundDevice
 
 
 def at_48k(*parts) -> np.ndarray:
-    """Corpus clips (16 kHz) and silences (seconds), joined and resampled to 48 kHz float32 offline."""
+    """Corpus clips (any format, decoded to 16 kHz mono) and silences (seconds), joined and
+    resampled to 48 kHz float32 offline."""
     audio = [np.zeros(int(p * 16000), np.float32) if isinstance(p, (int, float))
-             else sf.read(str(corpus(p)), dtype="float32")[0] for p in parts]
+             else read_audio(corpus(p)).astype(np.float32) / 32768.0 for p in parts]
     resampled = soxr.resample(np.concatenate(audio), 16000, 48000, quality="HQ")
     return np.clip(resampled, -1.0, 1.0).astype(np.float32)  # an ADC delivers nothing beyond full scale
 
