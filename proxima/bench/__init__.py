@@ -14,6 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 KINDS = {
+    "frontend": "proxima.bench.frontend",
     "wake": "proxima.bench.wake",
     "endpoint": "proxima.bench.endpoint",
     "local": "proxima.bench.local",
