@@ -68,6 +68,17 @@ def _input_device(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
+def _rtt(text: str) -> str:
+    """argparse type: ``TIER=MS``, a simulated round trip (proxima.netsim)."""
+    from proxima.netsim import DistanceError, parse_rtt
+
+    try:
+        parse_rtt([text])
+    except DistanceError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _status(message: str) -> None:
     """Progress for people goes to stderr, so stdout stays pure with --json."""
     print(message, file=sys.stderr, flush=True)
@@ -149,6 +160,10 @@ def _parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("demo", help="start both tiers on loopback and run the device")
     m.add_argument("--wav", nargs="+", metavar="F", help="audio files instead of the microphone or samples/")
+    m.add_argument("--simulate-distance", action="store_true",
+                   help="put each tier a round trip away (regional 15 ms, cloud 120 ms) with a loopback delay proxy")
+    m.add_argument("--rtt-ms", type=_rtt, action="append", default=[], metavar="TIER=MS",
+                   help="round trip to regional or cloud with --simulate-distance, ms (repeatable; implies it)")
     m.add_argument("--tier-down", action="append", default=[], choices=["regional", "cloud"],
                    help="start this tier unreachable, to show the fallback (repeatable)")
     device_options(m)
@@ -167,6 +182,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("bench_out"), help="directory for plots (default: bench_out)")
     b.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
     b.add_argument("--streams", type=int, default=6, help="bench load: up to this many concurrent streams")
+    b.add_argument("--rtt-ms", type=_rtt, action="append", default=[], metavar="TIER=MS",
+                   help="bench latency and report: simulated round trip to regional or cloud, ms "
+                        "(default regional=15 cloud=120; 0: none)")
 
     r = sub.add_parser("replay", help="play every sample of a manifest and check the results")
     r.add_argument("manifest", nargs="?", default=str(SAMPLES_DIR), help="samples directory or manifest.json")
@@ -300,7 +318,23 @@ def _demo(args) -> int:
         regional, cloud = _start_tiers(stack, args.tier_down)
         for tier in sorted(set(args.tier_down)):
             _status(f"proxima demo: the {tier} tier is down (nothing listens at its address)")
+        if args.simulate_distance or args.rtt_ms:
+            regional, cloud = _far(stack, args, regional, cloud)
         return _run_device(args, wav, regional, cloud)
+
+
+def _far(stack: ExitStack, args, regional: list[str], cloud: str) -> tuple[list[str], str]:
+    """The demo's live tiers behind delay proxies (a tier that is down stays down)."""
+    from proxima.netsim import Distance, parse_rtt
+
+    rtt = parse_rtt(args.rtt_ms)
+    distance = stack.enter_context(Distance())
+    if "regional" not in args.tier_down:
+        regional = [distance.add(a, rtt["regional"]) for a in regional]
+    if "cloud" not in args.tier_down:
+        cloud = distance.add(cloud, rtt["cloud"])
+    _status(f"proxima demo: simulating distance: regional {rtt['regional']:g} ms, cloud {rtt['cloud']:g} ms round trip")
+    return regional, cloud
 
 
 def _certs(args) -> int:
@@ -333,6 +367,10 @@ def _bench(args) -> int:
     if args.corpus:
         opts = replace(opts, corpus=args.corpus)
     extra = {"streams": args.streams} if args.kind == "load" else {}
+    if args.kind in ("latency", "report"):
+        from proxima.netsim import parse_rtt
+
+        extra["rtt_ms"] = parse_rtt(args.rtt_ms)
     print(bench.render(bench.run(args.kind, opts, **extra), args.json), flush=True)
     return 0
 

@@ -22,6 +22,7 @@ KINDS = {
     "load": "proxima.bench.load",
     "asr": "proxima.bench.asr",
     "nlu": "proxima.bench.nlu",
+    "latency": "proxima.bench.latency",
 }
 
 
