@@ -49,10 +49,21 @@ class UplinkConfig:
     """Where and how long to ask the remote tiers."""
 
     regional: tuple[str, ...] = ()
-    """``host:port`` of the regional endpoints: each utterance starts at the next
-    one (round-robin) and fails over through the rest before the cloud."""
+    """The regional endpoints: each utterance starts at the next one
+    (round-robin) and fails over through the rest before the cloud. Each is a
+    ``host:port``, or a load-balanced target for many replicas behind one
+    endpoint: ``dns:///HOST:PORT`` (e.g. a Kubernetes headless Service) or
+    ``ipv4:A:PORT,B:PORT,..`` (see ``proxima.targets``)."""
     cloud: str | None = None
-    """``host:port`` of the cloud tier."""
+    """``host:port`` (or a load-balanced target) of the cloud tier."""
+    load_balancing: str = "round_robin"
+    """gRPC load-balancing policy of a load-balanced target's channel:
+    ``round_robin`` sends each new stream to the next ready replica."""
+    balanced_attempts: int = 2
+    """Streams tried on one load-balanced target before the next tier, when a
+    replica fails fast (UNAVAILABLE, e.g. killed, or RESOURCE_EXHAUSTED): the
+    channel gives the retry another replica. A missed result deadline moves on
+    at once. A plain ``host:port`` is tried once."""
     connect_timeout_s: float = 1.0
     """A tier whose connection is not ready this long after the stream should
     open is abandoned for the next (a frozen server accepts TCP but never

@@ -29,6 +29,7 @@ from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.audio import SAMPLE_RATE, to_bytes
 from proxima.grpc_options import CLIENT_OPTIONS
 from proxima.security import TOKEN_HEADER, channel_credentials, check_plaintext
+from proxima.targets import balanced_options, parse as parse_target
 from proxima.nlu import Intent
 from proxima.tracing import HOP_ATTRIBUTE, SpanRecord, StreamClock, inject_metadata
 
@@ -38,6 +39,10 @@ FAILOVER_CODES = frozenset({
     grpc.StatusCode.RESOURCE_EXHAUSTED, # full
 })
 """Statuses after which the next tier gets the utterance."""
+
+SAME_TARGET_RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
+"""Failures of one replica after which a load-balanced target is tried again
+(its channel picks another live replica) before the next tier."""
 
 RESEND_CHUNK_SAMPLES = 16_000
 """Audio replayed to a new tier goes in 1 s messages (32 KB, under the 64 KiB limit)."""
@@ -82,10 +87,25 @@ class Uplink:
         return regional + [t for t in self.tiers if t[0] != "regional"]
 
     def _channel(self, address: str) -> grpc.Channel:
+        target = parse_target(address)
+        options = CLIENT_OPTIONS + (balanced_options(self.cfg.load_balancing) if target.balanced else ())
         if self.cfg.tls is not None:
-            return grpc.secure_channel(address, channel_credentials(self.cfg.tls), options=CLIENT_OPTIONS)
-        check_plaintext(address, self.cfg.insecure)
-        return grpc.insecure_channel(address, options=CLIENT_OPTIONS)
+            channel = grpc.secure_channel(address, channel_credentials(self.cfg.tls), options=options)
+        else:
+            for host, port in target.hosts:
+                check_plaintext(f"{host}:{port}", self.cfg.insecure)
+            channel = grpc.insecure_channel(address, options=options)
+        if target.balanced:
+            # Connect to every replica now: a channel that waits for the first
+            # stream is ready as soon as one replica is, and round_robin would
+            # send the first utterances all to that one.
+            grpc.channel_ready_future(channel)
+        return channel
+
+    def attempts(self, address: str) -> int:
+        """Streams tried on ``address`` before the next tier: one for a plain
+        ``host:port``; ``cfg.balanced_attempts`` for a load-balanced target."""
+        return max(1, self.cfg.balanced_attempts) if parse_target(address).balanced else 1
 
     def deadline_s(self, tier: str) -> float:
         """How long ``tier`` has for its final result after end of audio, s."""
@@ -228,26 +248,34 @@ class UplinkStream:
                 if not health.available:
                     self.errors.append(f"{tier} at {address}: skipped (circuit breaker open)")
                     continue
-                with self._cond:
-                    if self._cancelled:
+                for _ in range(self._up.attempts(address)):
+                    with self._cond:
+                        if self._cancelled:
+                            return
+                        self._timed_out, self._call, self._tier = False, None, tier
+                        self._result_due = time.monotonic() + self._up.deadline_s(tier) if self._ended else None
+                    try:
+                        self.result_value = self._attempt(tier, address)
+                        health.record_success()
+                        self._span.set_attribute("proxima.tier", tier)
                         return
-                    self._timed_out, self._call, self._tier = False, None, tier
-                    self._result_due = time.monotonic() + self._up.deadline_s(tier) if self._ended else None
-                try:
-                    self.result_value = self._attempt(tier, address)
-                    health.record_success()
-                    self._span.set_attribute("proxima.tier", tier)
-                    return
-                except grpc.RpcError as err:
-                    code = err.code()
-                    if code == grpc.StatusCode.CANCELLED and self._timed_out:
-                        code = grpc.StatusCode.DEADLINE_EXCEEDED
-                    if code == grpc.StatusCode.CANCELLED and self._cancelled:
-                        return
-                    self.errors.append(f"{tier} at {address}: {code.name} ({err.details()})")
-                    if code not in FAILOVER_CODES:
-                        return
-                    health.record_failure()
+                    except grpc.RpcError as err:
+                        code = err.code()
+                        if code == grpc.StatusCode.CANCELLED and self._timed_out:
+                            code = grpc.StatusCode.DEADLINE_EXCEEDED
+                        if code == grpc.StatusCode.CANCELLED and self._cancelled:
+                            return
+                        self.errors.append(f"{tier} at {address}: {code.name} ({err.details()})")
+                        if code not in FAILOVER_CODES:
+                            return
+                        # Only a balanced target tries again (another replica): and
+                        # only after one replica failed fast. A missed deadline has
+                        # spent the tier's budget; a channel with no ready replica
+                        # has none to offer.
+                        if code not in SAME_TARGET_RETRY_CODES or isinstance(err, _NotConnected):
+                            break
+                # The target as a whole failed (every replica behind it, when balanced).
+                health.record_failure()
         finally:
             clock = self._up._clock
             self._span.set_attribute("proxima.attempts", len(self.errors) + (self.result_value is not None))
@@ -259,7 +287,7 @@ class UplinkStream:
         try:
             grpc.channel_ready_future(channel).result(timeout=self._up.cfg.connect_timeout_s)
         except grpc.FutureTimeoutError:
-            raise _Failed(grpc.StatusCode.UNAVAILABLE, f"not connected within {self._up.cfg.connect_timeout_s:g} s") from None
+            raise _NotConnected(grpc.StatusCode.UNAVAILABLE, f"not connected within {self._up.cfg.connect_timeout_s:g} s") from None
         stub = pb_grpc.AssistantStub(channel)
         call = stub.Converse(self._requests(), metadata=self._metadata, timeout=self._up.cfg.call_timeout_s)
         with self._cond:
@@ -313,6 +341,10 @@ class _Failed(grpc.RpcError):
 
     def details(self) -> str:
         return self._details
+
+
+class _NotConnected(_Failed):
+    """The channel had no ready connection (to any replica) in time."""
 
 
 def stream_config(utterance_id: str, wake_word: str, language: str, device_id: str,

@@ -24,10 +24,14 @@ class UsageError(Exception):
 
 
 def _address(text: str) -> str:
-    """argparse type: ``HOST:PORT`` with a port in 1..65535."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535 or "/" in host:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT with a port in 1..65535")
+    """argparse type: ``HOST:PORT`` with a port in 1..65535, or a load-balanced
+    target (``dns:///HOST:PORT``, ``ipv4:A:PORT,B:PORT``; see proxima.targets)."""
+    from proxima.targets import TargetError, parse
+
+    try:
+        parse(text)
+    except TargetError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
@@ -130,7 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--mic", action="store_true", help="listen on the default microphone")
     src.add_argument("--wav", nargs="+", metavar="F", help="audio files, played back to back as one stream")
     d.add_argument("--regional", nargs="+", default=[], type=_address, metavar="HOST:PORT",
-                   help="regional endpoint(s), tried in order before the cloud")
+                   help="regional endpoint(s), tried in order before the cloud; dns:///HOST:PORT or "
+                        "ipv4:A:PORT,B:PORT balances streams over the replicas behind one endpoint")
     d.add_argument("--cloud", type=_address, metavar="HOST:PORT", help="cloud tier address")
     d.add_argument("--tls-ca", type=Path, help="CA certificate that signed the tiers' certificates (enables TLS)")
     d.add_argument("--tls-cert", type=Path, help="client certificate, for tiers that require mutual TLS")
@@ -182,6 +187,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("bench_out"), help="directory for plots (default: bench_out)")
     b.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
     b.add_argument("--streams", type=int, default=6, help="bench load: up to this many concurrent streams")
+    b.add_argument("--replicas", type=int, help="bench load: this many regional replicas (>= 2) behind one "
+                                                "round-robin target, one killed halfway; N streams at once")
     b.add_argument("--rtt-ms", type=_rtt, action="append", default=[], metavar="TIER=MS",
                    help="bench latency and report: simulated round trip to regional or cloud, ms "
                         "(default regional=15 cloud=120; 0: none)")
@@ -367,6 +374,10 @@ def _bench(args) -> int:
     if args.corpus:
         opts = replace(opts, corpus=args.corpus)
     extra = {"streams": args.streams} if args.kind == "load" else {}
+    if args.replicas is not None:
+        if args.kind != "load" or args.replicas < 2 or args.streams < 1:
+            raise UsageError("--replicas is for bench load, with at least 2 replicas (one is killed) and 1 stream")
+        extra["replicas"] = args.replicas
     if args.kind in ("latency", "report"):
         from proxima.netsim import parse_rtt
 

@@ -9,6 +9,10 @@ silence, then end of audio. Per n: ``{"streams": n, "answered": a,
 speech sample was sent to the final result (it includes the 640 ms hangover,
 during which the speculative decode runs), the second from end of audio to the
 final result, and rtf is the tier's ASR stage time over the audio's duration (mean).
+
+``--replicas R`` (R >= 2) measures scale-out instead (``proxima.bench.replicas``):
+R regional tiers behind one load-balanced target, N streams through the
+device's own uplink, and one replica killed halfway.
 """
 
 from __future__ import annotations
@@ -60,14 +64,28 @@ def _stream(address: str, audio: np.ndarray, speech_end: int, out: list, i: int)
         out[i] = None
 
 
-def run(opts: BenchOptions, streams: int = 6) -> dict:
-    clips = [e.path for e in load(opts.corpus) if e.kind == "speech" and "librivox" in e.rel]
+def prepared_clips(opts: BenchOptions, max_clip_s: float | None = None) -> list[tuple[np.ndarray, int]]:
+    """The corpus speech clips a device would send: ``(int16 audio, speech end
+    sample)``, cut at the end of speech plus the hangover's silence; with
+    ``max_clip_s``, only clips at most that long (s)."""
     prepared = []
-    for clip in clips:
+    for clip in [e.path for e in load(opts.corpus) if e.kind == "speech" and "librivox" in e.rel]:
         audio = read_audio(clip)
         end = int(speech_end_in_clip_ms(clip) * SAMPLE_RATE / 1000)
         tail = np.zeros(int(HANGOVER_S * SAMPLE_RATE), np.int16)
-        prepared.append((np.concatenate([audio[:end], tail]), end))
+        sent = np.concatenate([audio[:end], tail])
+        if max_clip_s is None or len(sent) <= max_clip_s * SAMPLE_RATE:
+            prepared.append((sent, end))
+    return prepared
+
+
+def run(opts: BenchOptions, streams: int = 6, replicas: int | None = None, max_clip_s: float | None = None) -> dict:
+    """Streams 1..``streams`` against one tier; with ``replicas``, the
+    scale-out run of ``proxima.bench.replicas`` instead."""
+    if replicas is not None:
+        from proxima.bench.replicas import run_replicas
+        return run_replicas(opts, replicas, streams, max_clip_s)
+    prepared = prepared_clips(opts, max_clip_s)
     report = []
     with TierProcess("regional") as tier:
         for n in range(1, streams + 1):

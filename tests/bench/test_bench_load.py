@@ -12,3 +12,28 @@ def test_two_concurrent_streams_are_answered():
     for row in report:
         assert row["answered"] == row["streams"]
         assert row["speech_end_to_final_ms"]["p50"] > 0 and 0 < row["rtf"] < 1
+
+
+def test_replicas_share_streams_and_lose_none_when_one_is_killed():
+    """bench load --replicas at a small size: 2 regional replicas behind one
+    ipv4: round_robin target, 4 short streams through the device uplink, the
+    busier replica killed halfway through them."""
+    r = run("load", BenchOptions(corpus=CORPUS), streams=4, replicas=2, max_clip_s=4.0)
+    assert (r["replicas"], r["streams"]) == (2, 4)
+    assert r["answered"] == 4 and r["lost"] == 0
+    # The kill struck streams in flight, and each of those was answered by a live replica.
+    assert r["in_flight_at_kill"] >= 1
+    assert r["failed_over"] == r["in_flight_at_kill"]
+    live = {name: n for name, n in r["per_replica"].items() if name != r["killed"]}
+    assert live and all(n >= 1 for n in live.values()), r["per_replica"]
+    # Each answer was sent by exactly one replica (the killed one's count is from before the kill).
+    assert sum(r["per_replica"].values()) == r["answered"]
+    assert r["speech_end_to_final_ms"]["p50"] > 0
+
+
+def test_replicas_needs_two(capsys):
+    from proxima.cli import main
+
+    assert main(["bench", "load", "--replicas", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--replicas" in err
