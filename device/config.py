@@ -81,6 +81,9 @@ class UplinkConfig:
     """Allow plaintext to a non-loopback tier."""
     call_timeout_s: float = 30.0
     """gRPC deadline of one stream: the longest utterance (15 s) plus the deadlines and margin, s."""
+    codec: str = "pcm16"
+    """Uplink audio encoding (``proxima.codec``): "pcm16" (LINEAR16, 256 kbit/s) or
+    "opus" (Opus through libopus, about 32 kbit/s)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class DeviceConfig:
     """Room the device stands in, sent to the tiers."""
     time_zone: str = ""
     """IANA time zone; empty: the machine's."""
+    echo_tail_ms: float = 300.0
+    """After a spoken reply ends, wake detections are still judged against it for this
+    long (the room's echo and the output's latency), ms."""
 
 
 POLICIES = ("parallel", "local-first", "remote-only", "local-only")

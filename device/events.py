@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -87,6 +88,8 @@ class UtteranceResult:
     """The endpoint decision, in stream time (not in the JSON; for benchmarks)."""
     wake_end_ms: float = 0.0
     """Stream time the trace started, ms (not in the JSON; spans are relative to it)."""
+    speech: Any = None
+    """The spoken reply, a :class:`device.speech.Speech` (not in the JSON); None when muted."""
 
     def to_json(self) -> dict:
         return {

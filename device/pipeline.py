@@ -9,10 +9,12 @@ from typing import IO, Callable, Iterable, Iterator
 
 from device.config import DeviceConfig
 from device.endpoint import Endpointer
-from device.events import AudioFrame, Endpoint, UtteranceResult
+from device.echo import EchoGuard
+from device.events import AudioFrame, Endpoint, UtteranceResult, WakeDetection
 from device.local import LocalPath
 from device.router import Router, Utterance
 from device.skills import LocalSkills
+from device.speech import ReplyVoice
 from device.uplink import Uplink
 from device.wake import WakeWordDetector
 from proxima.tracing import StreamClock, make_provider
@@ -23,15 +25,23 @@ class Pipeline:
     Args:
         cfg: the device configuration.
         trace_file: append each finished span as a JSON line here.
+        otlp_endpoint: also export spans over OTLP/gRPC to this collector
+            (``HOST:PORT``; see :func:`proxima.tracing.make_provider` for ``OTEL_*``).
 
     Raises:
         proxima.models.ModelError: a model cannot be loaded.
+        proxima.tracing.TracingError: the tracing configuration cannot be used.
+
+    ``voice``: speak each reply (Piper), on a speaker and/or into WAV files;
+    None: text only. While a reply plays, wake detections go through the
+    :class:`device.echo.EchoGuard` (no self-wake; a user's wake word barges in).
     """
 
-    def __init__(self, cfg: DeviceConfig, trace_file: IO[str] | None = None) -> None:
+    def __init__(self, cfg: DeviceConfig, trace_file: IO[str] | None = None, otlp_endpoint: str | None = None,
+                 voice: ReplyVoice | None = None) -> None:
         self.cfg = cfg
         self.clock = StreamClock()
-        self._provider, collector = make_provider("proxima-device", trace_file)
+        self._provider, collector = make_provider("proxima-device", trace_file, otlp_endpoint)
         tracer = self._provider.get_tracer("proxima.device")
         self.wake = WakeWordDetector(cfg.wake)
         self.endpointer = Endpointer(cfg.endpoint)
@@ -40,8 +50,15 @@ class Pipeline:
         self.uplink = Uplink(cfg.uplink, self.clock, tracer) if cfg.policy != "local-only" and remote_configured else None
         self.skills = LocalSkills(cfg.time_zone)
         self.router = Router(cfg, local, self.skills, self.uplink, tracer, collector, self.clock)
-        self.state = "idle"
-        """"idle" (waiting for a wake word), "listening" or "thinking"."""
+        self._state = "idle"
+        self.open_utterance: Utterance | None = None
+        """The utterance being heard (for the live view); None between utterances."""
+        self.voice = voice
+        self.echo = None
+        if voice is not None:
+            self.router.tts = voice.synthesizer
+            if voice.speaker is not None and voice.speaker.available:
+                self.echo = EchoGuard(cfg.wake)
 
     def run(self, frames: Iterable[AudioFrame],
             on_frame: Callable[[AudioFrame], None] | None = None) -> Iterator[UtteranceResult]:
@@ -51,22 +68,23 @@ class Pipeline:
         detector starts from its deterministic silent state.
         """
         self.wake.reset()
+        self.clock.restart()
         utt: Utterance | None = None
         last_end = 0.0
         for frame in frames:
             self.clock.tick(frame.end_ms)
             last_end = frame.end_ms
-            detection = self.wake.process(frame)
+            detection = self._judge(self.wake.process(frame))
             if on_frame is not None:
                 on_frame(frame)
             if utt is None:
                 if detection is not None:
-                    utt = self.router.begin(detection)
+                    utt = self.open_utterance = self.router.begin(detection)
                     self.endpointer.start(detection.end_ms)
-                    self.state = "listening"
+                    self._state = "listening"
                 continue
             self.router.add_audio(utt, frame.samples)
-            endpoint = self.endpointer.process(frame)
+            endpoint = self.endpointer.process(frame, self.wake.speech_probability)
             if endpoint is None and self.endpointer.paused:
                 self.router.speculate(utt)
                 if self.cfg.endpoint.semantic and self.router.confident_early(utt):
@@ -74,14 +92,44 @@ class Pipeline:
             elif endpoint is None:
                 self.router.discard_speculation(utt)
             if endpoint is not None:
-                self.state = "thinking"
-                yield self.router.finish(utt, endpoint)
-                utt, self.state = None, "idle"
+                self._state = "thinking"
+                yield self._deliver(self.router.finish(utt, endpoint))
+                utt = None
         if utt is not None:
-            yield self.router.finish(utt, self.endpointer.finish(last_end))
-            self.state = "idle"
+            self._state = "thinking"
+            yield self._deliver(self.router.finish(utt, self.endpointer.finish(last_end)))
+
+    @property
+    def state(self) -> str:
+        """"idle" (waiting for a wake word), "listening", "thinking" or "speaking"."""
+        if self._state == "idle" and self.voice is not None and self.voice.speaking:
+            return "speaking"
+        return self._state
+
+    def _judge(self, detection: WakeDetection | None) -> WakeDetection | None:
+        """A detection while a reply is heard: the reply itself (dropped) or a user (barge-in)."""
+        if detection is None or self.echo is None or not self.voice.speaker.busy(self.cfg.echo_tail_ms / 1000.0):
+            return detection
+        if self.echo.own_voice(detection.model):
+            self.echo.suppressed += 1
+            return None
+        self.echo.barge_ins += 1
+        self.voice.speaker.stop()
+        return detection
+
+    def _deliver(self, result: UtteranceResult) -> UtteranceResult:
+        """Speak the reply (and write it) before the caller prints it."""
+        self._state, self.open_utterance = "idle", None
+        if self.voice is not None and result.speech is not None:
+            if self.echo is not None:
+                self.echo.expect(result.speech)
+            self.voice.deliver(result.utterance_id, result.speech)
+        return result
 
     def close(self) -> None:
+        """Close the uplink and flush every exporter (OTLP sends its last batch)."""
+        if self.voice is not None and self.voice.speaker is not None:
+            self.voice.speaker.wait(30.0)  # let the last reply finish
         if self.uplink is not None:
             self.uplink.close()
         self._provider.shutdown()

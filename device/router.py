@@ -14,6 +14,7 @@ transcript ready.
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ class Router:
         self._collector = collector
         self._clock = clock
         self._early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-asr")
+        self.tts = None
+        """A :class:`device.speech.Synthesizer` when replies are spoken (``device.tts`` span)."""
 
     @property
     def streams_live(self) -> bool:
@@ -127,7 +130,11 @@ class Router:
             route, transcript, intent, reply, error, remote = self._answer(utt, audio)
 
         reply_ms = self._clock.now()
-        utt.root.end(end_time=self._clock.to_ns(reply_ms))
+        speech = None
+        if self.tts is not None:  # the utterance ends when its reply can be heard
+            with self._span_ctx("device.tts", utt):
+                speech = self.tts.synthesize(reply)
+        utt.root.end(end_time=self._clock.to_ns(self._clock.now() if speech is not None else reply_ms))
         trace_id = trace_id_hex(utt.root)
         spans = records_from_spans(self._collector.pop(utt.root.get_span_context().trace_id), self._clock, utt.wake.end_ms)
         if remote is not None:
@@ -142,7 +149,7 @@ class Router:
             utterance_id=utt.id, trace_id=trace_id, wake_word=utt.wake.model, wake_score=utt.wake.score,
             route=route, transcript=transcript, intent=intent, reply=reply, error=error,
             spans=tuple(sorted(spans, key=lambda s: (s.start_ms, -s.duration_ms))), latency_ms=latency,
-            failovers=failovers, endpoint=ep, wake_end_ms=utt.wake.end_ms)
+            failovers=failovers, endpoint=ep, wake_end_ms=utt.wake.end_ms, speech=speech)
 
     def _answer(self, utt: Utterance, audio: np.ndarray):
         """The policy for an utterance with speech: (route, transcript, intent, reply, error, remote)."""
@@ -211,13 +218,21 @@ class Router:
 
 
 class _TimedSpan:
-    """A device span over a block of work, timed on the stream clock."""
+    """A device span over a block of work: it starts at the stream time the work
+    begins and lasts as long as the work took on the wall clock.
+
+    Why not stream time at the end too: early local ASR runs on its own thread
+    while frames keep arriving, and in ``--fast`` replay (or while catching up)
+    stream time jumps 80 ms per frame, which would count audio, not work.
+    """
 
     def __init__(self, router: Router, name: str, utt: Utterance) -> None:
         self._router, self._name, self._utt = router, name, utt
 
     def __enter__(self) -> None:
         self._start = self._router._clock.now()
+        self._wall = time.perf_counter()
 
     def __exit__(self, *exc) -> None:
-        self._router._span(self._name, self._utt, self._start, self._router._clock.now())
+        took_ms = (time.perf_counter() - self._wall) * 1000.0
+        self._router._span(self._name, self._utt, self._start, self._start + took_ms)

