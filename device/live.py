@@ -95,14 +95,14 @@ class LiveView:
             level, scores, last = self.level, self.peak_scores, self.last
         state = self.pipeline.state
         grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", width=10)
+        grid.add_column(style="bold", width=16)
         grid.add_column()
         meter = _bar((level - FLOOR_DBFS) / -FLOOR_DBFS, "green" if level < -6 else "red")
         grid.add_row("input", meter + Text(f" {level:5.1f} dBFS   overflows {self._overflows()}"))
         for name in self.pipeline.wake.model_names:
             score, threshold = scores.get(name, 0.0), self.pipeline.wake.threshold(name)
             row = _bar(score, "bold magenta" if score >= threshold else "magenta", mark=threshold)
-            grid.add_row(f"  {name}"[:10], row + Text(f" {score:4.2f} / {threshold:.2f}"))
+            grid.add_row(f"  {name}"[:16], row + Text(f" {score:4.2f} / {threshold:.2f}"))
         grid.add_row("state", Text(state.upper(), style=STATE_STYLE.get(state, "")))
         interim = self.interim() if state in ("listening", "thinking") else ""
         if interim:
