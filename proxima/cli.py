@@ -225,6 +225,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--realtime", action="store_true", help="play clips in real time instead of as fast as possible")
     r.add_argument("--regional", nargs="+", type=_address, metavar="HOST:PORT", help="use running tiers instead of starting them")
     r.add_argument("--cloud", type=_address, metavar="HOST:PORT")
+    r.add_argument("--reply-dir", type=Path, metavar="DIR",
+                   help="write each spoken reply as a WAV at the voice's own rate into DIR")
+    r.add_argument("--voice", metavar="ONNX", help="Piper voice for --reply-dir (default: joe)")
     return p
 
 
@@ -465,7 +468,9 @@ def _replay(args) -> int:
             regional, cloud = args.regional or [], args.cloud
         else:
             regional, cloud = _start_tiers(stack, [])
-        pipeline = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=tuple(regional), cloud=cloud)))
+        args.mute, args.output_device = True, None  # replay never plays; it may write replies
+        pipeline = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=tuple(regional), cloud=cloud)),
+                            voice=_reply_voice(args, live_audio=False))
         stack.callback(pipeline.close)
         failed = 0
         for check in replay(pipeline, args.manifest, realtime=args.realtime):
