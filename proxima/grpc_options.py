@@ -8,6 +8,13 @@ settings); it accepts one every 5 s, half the client's interval.
 
 Reconnect: grpcio's default backoff grows to 120 s, so a restarted tier could
 stay unused for minutes; here it is capped at 2 s.
+
+Connection age: a device balancing over replicas (``dns:///`` targets) resolves
+the name only when it connects, so replicas added later (an autoscaler's) would
+never get its streams. The server ends each connection after 5 min with GOAWAY
+(gRPC's documented remedy, A9 "max connection age"); streams in flight get 30 s
+to finish, longer than the longest utterance's stream, and the client
+reconnects and re-resolves at once.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ KEEPALIVE_TIME_MS = 10_000
 KEEPALIVE_TIMEOUT_MS = 3_000
 SERVER_MIN_PING_INTERVAL_MS = 5_000
 """Must stay below KEEPALIVE_TIME_MS."""
+MAX_CONNECTION_AGE_MS = 300_000
+MAX_CONNECTION_AGE_GRACE_MS = 30_000
 
 CLIENT_OPTIONS = (
     ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
@@ -34,5 +43,7 @@ SERVER_OPTIONS = (
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_recv_ping_interval_without_data_ms", SERVER_MIN_PING_INTERVAL_MS),
     ("grpc.http2.max_ping_strikes", 0),
+    ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+    ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
 )
 """Options for every tier's server."""

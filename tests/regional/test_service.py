@@ -92,6 +92,17 @@ def test_idle_connection_survives_keepalive_pings(tiers):
         assert stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status == health_pb2.HealthCheckResponse.SERVING
 
 
+def test_connections_age_out_after_any_stream_could_finish():
+    """Devices re-resolve dns:/// targets when the server ends a connection (max age), and
+    a stream in flight then keeps its whole call deadline."""
+    from device.config import UplinkConfig
+    from proxima.grpc_options import SERVER_OPTIONS
+
+    options = dict(SERVER_OPTIONS)
+    assert options["grpc.max_connection_age_grace_ms"] >= UplinkConfig().call_timeout_s * 1000
+    assert options["grpc.max_connection_age_ms"] > options["grpc.keepalive_time_ms"]
+
+
 @pytest.fixture(scope="module")
 def small_tier():
     from proxima.tiers import TierProcess
