@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import socket
@@ -40,6 +41,19 @@ class ServeError(Exception):
     """The server cannot start; the message says why and what to do."""
 
 
+def usable_cores() -> int:
+    """Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota
+    (a container's ``resources.limits.cpu``), where ``os.cpu_count()`` would give the node's."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 limit: the affinity stands
+    return max(1, cores)
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """How one tier is served."""
@@ -53,7 +67,7 @@ class ServerConfig:
     """Whisper model: packaged name, directory or faster-whisper name."""
     beam_size: int = 1
     """Regional decodes greedily; the cloud tier's wider beam is its larger model."""
-    decode_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    decode_workers: int = field(default_factory=lambda: usable_cores())
     """Decodes that run at once: one per core."""
     tls: TlsFiles | None = None
     """Serve TLS with these files; ``tls.ca`` set: mutual TLS (clients need a certificate it signed)."""
@@ -79,18 +93,22 @@ def default_config(tier: str, port: int, model: str | None = None) -> ServerConf
     return ServerConfig(tier=tier, port=port, model=model or "base", beam_size=5 if tier == "cloud" else 1)
 
 
-async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str] | None = None) -> None:
+async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str] | None = None,
+                otlp_endpoint: str | None = None) -> None:
     """Serve until SIGINT or SIGTERM; ``trace_file`` gets each span as a JSON line.
+    Spans also go, in batches flushed at shutdown, to the OTLP/gRPC collector at
+    ``otlp_endpoint`` (``HOST:PORT``) or named by the ``OTEL_*`` variables.
 
     Raises:
         ServeError: the port cannot be bound.
         proxima.models.ModelError: the model cannot be loaded.
         proxima.security.SecurityError: plaintext off loopback, or unreadable TLS files.
+        proxima.tracing.TracingError: the tracing configuration cannot be used.
     """
     credentials = server_credentials(cfg.tls) if cfg.tls else None
     if credentials is None:
         check_plaintext(f"{cfg.host}:{cfg.port}", cfg.insecure)
-    provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file)
+    provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file, otlp_endpoint)
     service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers, cfg.fault,
                                cfg.max_streams, cfg.idle_timeout_s)
     health_servicer = health.aio.HealthServicer()
