@@ -26,7 +26,8 @@ from device.events import RemoteResult
 from device.health import EndpointHealth
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.audio import SAMPLE_RATE, to_bytes
+from proxima import codec as audio_codec
+from proxima.audio import SAMPLE_RATE
 from proxima.grpc_options import CLIENT_OPTIONS
 from proxima.security import TOKEN_HEADER, channel_credentials, check_plaintext
 from proxima.targets import balanced_options, parse as parse_target
@@ -45,7 +46,12 @@ SAME_TARGET_RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCod
 (its channel picks another live replica) before the next tier."""
 
 RESEND_CHUNK_SAMPLES = 16_000
-"""Audio replayed to a new tier goes in 1 s messages (32 KB, under the 64 KiB limit)."""
+"""Audio is encoded in pieces of at most 1 s (32 KB as LINEAR16)."""
+RESEND_CHUNK_BYTES = 32_000
+"""Encoded audio replayed to a new tier is joined into messages of at most this
+many bytes (under the tier's 64 KiB limit), bytes."""
+ENCODINGS = {"pcm16": pb.AudioFormat.LINEAR16, "opus": pb.AudioFormat.OPUS}
+"""The wire encoding of each ``UplinkConfig.codec``."""
 
 
 class Uplink:
@@ -58,9 +64,12 @@ class Uplink:
 
     Raises:
         proxima.security.SecurityError: plaintext to a non-loopback tier, or unreadable TLS files.
+        ValueError: ``cfg.codec`` is not a known codec.
     """
 
     def __init__(self, cfg: UplinkConfig, clock: StreamClock, tracer: trace.Tracer) -> None:
+        if cfg.codec not in ENCODINGS:
+            raise ValueError(f"unknown uplink codec {cfg.codec!r}: use one of {', '.join(ENCODINGS)}")
         self.cfg = cfg
         self.tiers: list[tuple[str, str]] = [("regional", a) for a in cfg.regional]
         if cfg.cloud:
@@ -112,8 +121,12 @@ class Uplink:
         return self.cfg.cloud_deadline_s if tier == "cloud" else self.cfg.regional_deadline_s
 
     def open(self, config: pb.StreamConfig, parent: trace.Span, origin_ms: float) -> "UplinkStream":
-        """Start streaming one utterance; ``origin_ms`` is its trace's start."""
-        return UplinkStream(self, config, parent, origin_ms)
+        """Start streaming one utterance; ``origin_ms`` is its trace's start.
+        The stream's encoding is ``cfg.codec``, whatever ``config`` says."""
+        encoded = pb.StreamConfig()
+        encoded.CopyFrom(config)
+        encoded.format.encoding = ENCODINGS[self.cfg.codec]
+        return UplinkStream(self, encoded, parent, origin_ms)
 
     def close(self) -> None:
         for h in self.health.values():
@@ -133,8 +146,11 @@ class UplinkStream:
         self._up = uplink
         self._config = config
         self._origin_ms = origin_ms
-        self._items: list[np.ndarray | pb.ConverseRequest] = []
-        """Everything for the tier, in order: audio (``int16``) and VAD hints; kept for failover."""
+        self._items: list[bytes | pb.ConverseRequest] = []
+        """Everything for the tier, in order: encoded audio and VAD hints; kept for failover
+        (a new tier gets the same bytes, so an Opus stream is encoded once)."""
+        self._encoder = audio_codec.encoder(uplink.cfg.codec)
+        self._encoder_lock = threading.Lock()
         self.interim = ""
         """The latest interim transcript from the tier (stable words only)."""
         self._cond = threading.Condition()
@@ -162,8 +178,12 @@ class UplinkStream:
 
     # -- the pipeline's side ---------------------------------------------------
     def send(self, samples: np.ndarray) -> None:
-        """Queue ``int16[n]`` at 16 kHz for the current tier (and keep it for the next)."""
-        self._put(samples)
+        """Encode ``int16[n]`` at 16 kHz with the uplink's codec and queue it for
+        the current tier (and keep it for the next)."""
+        with self._encoder_lock:
+            for i in range(0, len(samples), RESEND_CHUNK_SAMPLES):
+                if payload := self._encoder.encode(samples[i:i + RESEND_CHUNK_SAMPLES]):
+                    self._put(payload)
 
     def speech_end(self) -> None:
         """Tell the tier the VAD heard speech stop here (it may start its final decode)."""
@@ -173,13 +193,16 @@ class UplinkStream:
         """Tell the tier speech resumed after a reported end."""
         self._put(pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_RESUMED)))
 
-    def _put(self, item: np.ndarray | pb.ConverseRequest) -> None:
+    def _put(self, item: bytes | pb.ConverseRequest) -> None:
         with self._cond:
             self._items.append(item)
             self._cond.notify_all()
 
     def end(self) -> None:
         """No more audio: the tier may produce its final result, within its deadline."""
+        with self._encoder_lock:
+            if tail := self._encoder.flush():  # Opus: the last partial frame and the lookahead
+                self._put(tail)
         with self._cond:
             self._ended = True
             self._result_due = time.monotonic() + self._up.deadline_s(self._tier)
@@ -314,19 +337,23 @@ class UplinkStream:
 
 
 def _batched(items) -> Iterator[pb.ConverseRequest]:
-    """Requests for ``items`` in order: runs of audio joined into chunks of at
-    most ``RESEND_CHUNK_SAMPLES`` (a replay to a new tier goes in few messages)."""
-    run: list[np.ndarray] = []
+    """Requests for ``items`` in order: runs of encoded audio joined into
+    messages of at most ``RESEND_CHUNK_BYTES`` (a replay to a new tier goes in
+    few messages). Payloads are joined, never split: LINEAR16 bytes and
+    length-prefixed Opus packets both stay valid when concatenated."""
+    run: list[bytes] = []
+    size = 0
     for item in [*items, None]:
-        if isinstance(item, np.ndarray):
+        if isinstance(item, bytes) and size + len(item) <= RESEND_CHUNK_BYTES:
             run.append(item)
+            size += len(item)
             continue
         if run:
-            audio = np.concatenate(run)
-            for i in range(0, len(audio), RESEND_CHUNK_SAMPLES):
-                yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(audio[i:i + RESEND_CHUNK_SAMPLES])))
-            run = []
-        if item is not None:
+            yield pb.ConverseRequest(audio=pb.AudioChunk(data=b"".join(run)))
+            run, size = [], 0
+        if isinstance(item, bytes):
+            run, size = [item], len(item)
+        elif item is not None:
             yield item
 
 
@@ -348,11 +375,11 @@ class _NotConnected(_Failed):
 
 
 def stream_config(utterance_id: str, wake_word: str, language: str, device_id: str,
-                  area: str, time_zone: str) -> pb.StreamConfig:
-    """The first message of every stream: 16 kHz mono LINEAR16."""
+                  area: str, time_zone: str, codec: str = "pcm16") -> pb.StreamConfig:
+    """The first message of every stream: 16 kHz mono, LINEAR16 or (``codec="opus"``) OPUS."""
     return pb.StreamConfig(
         utterance_id=utterance_id,
-        format=pb.AudioFormat(sample_rate_hz=SAMPLE_RATE, channels=1, encoding=pb.AudioFormat.LINEAR16),
+        format=pb.AudioFormat(sample_rate_hz=SAMPLE_RATE, channels=1, encoding=ENCODINGS[codec]),
         language=language,
         wake_word=wake_word,
         device=pb.DeviceContext(device_id=device_id, area=area, time_zone=time_zone),

@@ -21,7 +21,8 @@ from opentelemetry import trace
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.asr import Transcriber
-from proxima.audio import SAMPLE_RATE, from_bytes
+from proxima import codec
+from proxima.audio import SAMPLE_RATE
 from proxima.nlu import COMMANDS, IntentParser
 from proxima.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
 from regional.metrics import TierMetrics
@@ -37,6 +38,8 @@ MAX_AUDIO_S = 60
 """Most audio accepted per stream, seconds."""
 IDLE_TIMEOUT_S = 10.0
 """A stream with no message this long is ended (DEADLINE_EXCEEDED), seconds."""
+ENCODINGS = {pb.AudioFormat.LINEAR16: "pcm16", pb.AudioFormat.OPUS: "opus"}
+"""The ``proxima.codec`` codec that decodes each accepted encoding (to 16 kHz int16)."""
 
 
 class AssistantService(pb_grpc.AssistantServicer):
@@ -129,7 +132,8 @@ class AssistantService(pb_grpc.AssistantServicer):
                                    lambda text: outbox.put_nowait(pb.ConverseResponse(
                                        utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))),
                                    self.interim_every_s)
-        reader = asyncio.create_task(self._read(request_iterator, utterance, outbox))
+        decoder = codec.decoder(ENCODINGS[config.format.encoding])
+        reader = asyncio.create_task(self._read(request_iterator, utterance, outbox, decoder))
         try:
             while (item := await outbox.get()) != "end":
                 if item == "cancel":
@@ -178,9 +182,11 @@ class AssistantService(pb_grpc.AssistantServicer):
         log.debug("utterance=%s transcript=%r", uid, asr.text)
         yield response
 
-    async def _read(self, request_iterator, utterance: UtteranceAudio, outbox: asyncio.Queue) -> None:
-        """Takes the stream's requests after the config; ends by putting "end",
-        "cancel" or a (status, message) for the handler into ``outbox``."""
+    async def _read(self, request_iterator, utterance: UtteranceAudio, outbox: asyncio.Queue,
+                    decoder: codec.Decoder) -> None:
+        """Takes the stream's requests after the config, decoding audio with
+        ``decoder``; ends by putting "end", "cancel" or a (status, message) for
+        the handler into ``outbox``."""
         try:
             while (msg := await self._next(request_iterator)) is not None:
                 kind = msg.WhichOneof("message")
@@ -188,7 +194,7 @@ class AssistantService(pb_grpc.AssistantServicer):
                     if len(msg.audio.data) > MAX_CHUNK_BYTES:
                         raise _Refused(f"audio message of {len(msg.audio.data)} bytes exceeds {MAX_CHUNK_BYTES}: send smaller chunks")
                     try:
-                        utterance.add(from_bytes(msg.audio.data))
+                        utterance.add(decoder.decode(msg.audio.data))
                     except ValueError as exc:
                         raise _Refused(str(exc)) from None
                     if utterance.samples > MAX_AUDIO_S * SAMPLE_RATE:
@@ -205,6 +211,8 @@ class AssistantService(pb_grpc.AssistantServicer):
                 else:
                     raise _Refused(f"unexpected {kind} after the first message: only audio, vad, end_of_audio "
                                    "or cancel may follow the config")
+            if len(tail := decoder.flush()):
+                utterance.add(tail)
             outbox.put_nowait("end")
         except _Refused as refused:
             outbox.put_nowait((grpc.StatusCode.INVALID_ARGUMENT, str(refused)))
@@ -217,13 +225,13 @@ class AssistantService(pb_grpc.AssistantServicer):
         if not config.utterance_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "StreamConfig.utterance_id is empty: give each utterance an id")
         fmt = config.format
-        if (fmt.sample_rate_hz, fmt.channels, fmt.encoding) != (SAMPLE_RATE, 1, pb.AudioFormat.LINEAR16):
+        if (fmt.sample_rate_hz, fmt.channels) != (SAMPLE_RATE, 1) or fmt.encoding not in ENCODINGS:
             known = fmt.encoding in pb.AudioFormat.Encoding.values()
             encoding = pb.AudioFormat.Encoding.Name(fmt.encoding) if known else f"unknown encoding {fmt.encoding}"
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"unsupported audio format {fmt.sample_rate_hz} Hz, {fmt.channels} channel(s), "
-                f"{encoding}: v1 accepts 16000 Hz mono LINEAR16",
+                f"{encoding}: v1 accepts 16000 Hz mono LINEAR16 or OPUS",
             )
 
     def _stage(self, name, parent, ms, timings):

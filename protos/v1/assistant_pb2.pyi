@@ -43,8 +43,10 @@ class AudioFormat(_message.Message):
         __slots__ = ()
         ENCODING_UNSPECIFIED: _ClassVar[AudioFormat.Encoding]
         LINEAR16: _ClassVar[AudioFormat.Encoding]
+        OPUS: _ClassVar[AudioFormat.Encoding]
     ENCODING_UNSPECIFIED: AudioFormat.Encoding
     LINEAR16: AudioFormat.Encoding
+    OPUS: AudioFormat.Encoding
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
