@@ -5,9 +5,9 @@ the whole device, against a real regional and a real cloud tier on loopback,
 each behind a delay proxy (:mod:`proxima.netsim`) that adds its round trip
 (default regional 15 ms, cloud 120 ms; ``rtt_ms`` / ``--rtt-ms TIER=MS``, 0
 turns one off). The clips: a corpus device command and a LibriVox sentence,
-each behind a real wake clip, and four ``samples/`` clips that hold their own
-wake word (two device commands, two questions for the tiers): three
-utterances the device can answer, three that need a tier.
+each behind a real wake clip, and three ``samples/`` clips that hold their own
+wake word (a device command, two questions for the tiers): two utterances the
+device can answer, three that need a tier.
 
 Runs, each with a fresh device (models loaded, channels connected, before the
 clock starts):
@@ -29,13 +29,15 @@ Per run::
      "speech_end_to_reply_ms_by_route": {"local": {..}, "regional": {..}},
      "per_span_ms": {"device.asr": {"p50": x, "p95": x}, ..},
      "bytes_uplinked_per_utterance": x, "utterances_uplinked": x,
-     "answered_locally": x, "device_cpu_s_per_utterance": x}
+     "answered_locally": x, "failed_over": n, "device_cpu_s_per_utterance": x}
 
 ``bytes_uplinked_per_utterance`` is the mean of the audio payload bytes the
 device's uplink handed to gRPC per utterance (resends after a failover
 included; no framing); ``utterances_uplinked`` and ``answered_locally`` are
 shares of the utterances (0..1): whose audio left the device at all, and which
-were answered on it. ``device_cpu_s_per_utterance`` is the CPU time (user +
+were answered on it. ``failed_over`` counts the utterances a later tier
+answered after an earlier one failed or was skipped (its breaker open).
+``device_cpu_s_per_utterance`` is the CPU time (user +
 system) of this process over the measured utterances, divided by their number:
 the device's every thread (wake word and VAD on every frame including the
 silence around the speech, local ASR and NLU, gRPC and tracing), less the
@@ -71,9 +73,10 @@ from proxima.tiers import TierProcess, unreachable_address
 CORPUS_COMMANDS = ("wyoming-faster-whisper/tests/living_room_light_en.wav",)
 CORPUS_SPEECH = ("pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav",)
 """A sentence no device template understands: it needs a tier."""
-SAMPLES_PER_ROUTE = 2
-"""``samples/`` clips of each route (local, regional). Six utterances per run
-keep the whole benchmark near 4 minutes of real-time replay."""
+SAMPLES_PER_ROUTE = {"local": 1, "regional": 2}
+"""``samples/`` clips of each route, the first in the manifest. Five utterances
+per run (two device commands, three questions) keep the six runs near 4
+minutes of real-time replay."""
 PEER_CLIPS = (*CORPUS_COMMANDS, *CORPUS_SPEECH,
               "wyoming-faster-whisper/tests/turn_on_the_living_room_lamp.wav",
               "pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0930.wav")
@@ -101,8 +104,8 @@ def plays(opts: BenchOptions) -> list[Play]:
     out = [Play(rel.rsplit("/", 1)[1], (wake, opts.corpus / rel))
            for group in (CORPUS_COMMANDS, CORPUS_SPEECH) for rel in group[:opts.limit]]
     manifest = json.loads((REPO / "samples" / "manifest.json").read_text())
-    for route in ("local", "regional"):
-        chosen = [c["file"] for c in manifest["clips"] if c["route"] == route][:min(opts.limit or SAMPLES_PER_ROUTE, SAMPLES_PER_ROUTE)]
+    for route, most in SAMPLES_PER_ROUTE.items():
+        chosen = [c["file"] for c in manifest["clips"] if c["route"] == route][:min(opts.limit or most, most)]
         out += [Play(f, (REPO / "samples" / f,)) for f in chosen]
     return out
 
@@ -163,6 +166,7 @@ def summarize(records, cpu_s_per_utterance: float, unanswered: list[str]) -> dic
         "bytes_uplinked_per_utterance": round(float(np.mean(sent))) if sent else None,
         "utterances_uplinked": round(sum(b > 0 for b in sent) / n, 3) if n else None,
         "answered_locally": round(sum(r.route == "local" for r, _ in records) / n, 3) if n else None,
+        "failed_over": sum(bool(r.failovers) for r, _ in records),
         "device_cpu_s_per_utterance": round(cpu_s_per_utterance, 3),
     }
     if unanswered:

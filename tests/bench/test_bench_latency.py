@@ -43,4 +43,33 @@ def test_local_first_uplinks_only_what_it_cannot_answer(report):
 def test_with_the_regional_tier_down_the_cloud_answers(report):
     down = report["policies"][REGIONAL_DOWN]
     assert down["routes"] == {"local": 2, "cloud": 2}
+    assert down["failed_over"] == 2, "each question skipped the regional tier (its breaker open) for the cloud"
     assert "cloud.asr" in down["per_span_ms"] and "regional.asr" not in down["per_span_ms"]
+
+
+def test_the_report_tables_and_plots_the_policies(report, tmp_path):
+    from proxima.bench.report import _latency, describe_machine, plot_latency, render
+
+    png = plot_latency(report, tmp_path / "latency.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    table = "\n".join(_latency(report))
+    for label in report["policies"]:
+        assert f"| **{label}** |" in table
+    doc = render({"latency": {"report": report, "seconds": 1.0, "settings": "test", "plot": "latency.png"}},
+                 describe_machine(), 60.0, tmp_path)
+    assert "## Machine" in doc and "![latency](latency.png)" in doc and "device.asr" in doc
+
+
+def test_bench_report_records_a_failing_kind_and_writes_the_rest(tmp_path):
+    from proxima.bench.report import run as report_run
+
+    empty = tmp_path / "no-corpus"
+    empty.mkdir()
+    failed = report_run(BenchOptions(corpus=empty), kinds=("nlu",), path=tmp_path / "failed" / "BENCHMARKS.md")
+    assert "no-corpus" in failed["kinds"]["nlu"], "the error line names the missing file"
+    assert "**Failed:** `" in (tmp_path / "failed" / "BENCHMARKS.md").read_text()
+    done = report_run(BenchOptions(corpus=CORPUS), kinds=("nlu",), path=tmp_path / "ok" / "BENCHMARKS.md")
+    assert done["kinds"] == {"nlu": "ok"}
+    doc = (tmp_path / "ok" / "BENCHMARKS.md").read_text()
+    assert "## nlu" in doc and "| **HassTurnOn** |" in doc and "CPU:" in doc and "grpcio 1." in doc
+    assert (tmp_path / "ok" / "docs" / "bench" / "report.json").is_file()

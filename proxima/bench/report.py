@@ -1,0 +1,389 @@
+"""``proxima bench report``: every benchmark kind, written up as BENCHMARKS.md.
+
+Runs each kind of :data:`proxima.bench.KINDS` (but itself) in turn, in this
+process, then writes ``BENCHMARKS.md`` (beside the repository's README by
+default): the machine (CPU, cores, memory, load, Python and every dependency's
+version), each kind's figures as tables under the first paragraph of its own
+docstring, and PNG plots in ``docs/bench/`` next to it, linked by relative
+path: speech end -> reply and per-span latency per routing policy, the load
+curve, and the wake word detection-error curve (``bench wake`` writes it
+there). ``docs/bench/report.json`` keeps every figure.
+
+The whole report must finish in under 15 minutes on 2 cores, so the long
+kinds run a shorter configuration (:data:`SETTINGS`, stated in the report).
+A kind that fails (a missing optional dependency, a tier that won't start)
+is recorded with its error and the others still run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.metadata as md
+import json
+import os
+import platform
+import re
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from proxima.bench import KINDS, REPO, BenchOptions
+from proxima.bench import run as run_kind
+
+SETTINGS: dict[str, tuple[dict, dict, str]] = {
+    "endpoint": ({"fast": True}, {}, "replayed as fast as possible: its figures are in stream time, so pacing "
+                                      "changes nothing but the wall time"),
+    "local": ({"limit": 2}, {}, "two clips of each set"),
+    "faults": ({"limit": 1}, {}, "one clip per fault (each fault starts its own regional process)"),
+    "load": ({}, {"streams": 4}, "up to 4 concurrent streams"),
+}
+"""Kind -> (BenchOptions changes, run keywords, why), so the report fits in 15 minutes."""
+
+BUDGET_S = 15 * 60
+PLOTS = Path("docs") / "bench"
+"""Where the PNGs go, relative to BENCHMARKS.md."""
+
+
+def run(opts: BenchOptions, rtt_ms: dict[str, float] | None = None, kinds: tuple[str, ...] | None = None,
+        path: Path | None = None) -> dict:
+    """Run ``kinds`` (default: all but ``report``) and write the report to
+    ``path`` (default ``BENCHMARKS.md`` in the repository). ``opts.limit``,
+    when set, caps every kind (quick runs). ``rtt_ms`` goes to ``bench latency``.
+
+    Returns ``{"path": str, "seconds": s, "kinds": {kind: "ok" | error line}}``.
+    """
+    path = path or REPO / "BENCHMARKS.md"
+    plots = path.parent / PLOTS
+    plots.mkdir(parents=True, exist_ok=True)
+    kinds = kinds or tuple(k for k in KINDS if k != "report")
+    machine = describe_machine()
+    started = time.monotonic()
+    results: dict[str, dict] = {}
+    for kind in kinds:
+        changes, kw, why = SETTINGS.get(kind, ({}, {}, ""))
+        kind_opts = dataclasses.replace(opts, out=plots, **changes)
+        if opts.limit is not None:
+            kind_opts = dataclasses.replace(kind_opts, limit=min(opts.limit, kind_opts.limit or opts.limit))
+        if kind == "latency":
+            kw = {**kw, "rtt_ms": rtt_ms, "peer": "peer" not in kinds}
+        settings = [why] if why else []
+        settings += [f"at most {kind_opts.limit} clips per set"] * (opts.limit is not None)
+        settings += ["fast replay"] * (opts.fast and "fast" not in changes)
+        t0 = time.monotonic()
+        try:
+            results[kind] = {"report": run_kind(kind, kind_opts, **kw)}
+        except Exception as exc:  # one kind's failure is reported, not fatal
+            results[kind] = {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+        results[kind]["seconds"] = round(time.monotonic() - t0, 1)
+        results[kind]["settings"] = "; ".join(settings) or "full"
+    machine["load_average_end"] = _load()
+    total_s = time.monotonic() - started
+    for kind, plot in (("latency", plot_latency), ("load", plot_load)):
+        report = results.get(kind, {}).get("report")
+        if report is not None:
+            try:
+                results[kind]["plot"] = str(plot(report, plots / f"{kind}.png").relative_to(path.parent))
+            except (KeyError, TypeError, ValueError) as exc:  # a changed report shape loses the plot only
+                results[kind]["plot_error"] = f"{type(exc).__name__}: {exc}"
+    path.write_text(render(results, machine, total_s, path.parent), encoding="utf-8")
+    (plots / "report.json").write_text(json.dumps({"machine": machine, "seconds": round(total_s, 1),
+                                                   "results": results}, indent=1) + "\n", encoding="utf-8")
+    return {"path": str(path), "seconds": round(total_s, 1),
+            "kinds": {k: r.get("error", "ok") for k, r in results.items()}}
+
+
+# -- the machine -------------------------------------------------------------------
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def describe_machine() -> dict:
+    """CPU model, cores, memory (GiB), OS, Python, the git commit, the load
+    average (1, 5, 15 min) and the version of every dependency of proxima."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        cpu = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M).group(1).strip()
+    except (OSError, AttributeError):
+        pass
+    try:
+        mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        mem_gib = None
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                                capture_output=True, text=True, timeout=10).stdout.strip() or None
+    except OSError:
+        commit = None
+    libraries, extras = {}, {}
+    for req in md.requires("proxima") or ():
+        name = re.split(r"[\s;<>=!~\[]", req, maxsplit=1)[0]
+        try:
+            version = md.version(name)
+        except md.PackageNotFoundError:
+            version = None  # an optional extra that is not installed
+        if "extra ==" in req:
+            extras[name] = version
+        else:
+            libraries[name] = version
+    return {"cpu": cpu, "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
+            "memory_gib": None if mem_gib is None else round(mem_gib, 1), "os": platform.platform(),
+            "python": platform.python_version(), "commit": commit, "load_average_start": _load(),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "libraries": libraries,
+            "optional_libraries": extras}
+
+
+# -- plots ---------------------------------------------------------------------------
+LATE_SPANS_SKIPPED = ("utterance", "device.capture", "device.uplink", "device.wake")
+"""Spans left out of the per-span plot: the whole, the speech itself and the
+stream's lifetime dwarf the stages after the end of speech."""
+
+
+def plot_latency(report: dict, path: Path) -> Path:
+    """Two panels: speech end -> reply per run and route (p50 bar, p95 tick),
+    and the p50 of each span of 5 ms or more per run."""
+    from matplotlib.figure import Figure  # Agg canvas, no GUI backend or pyplot state
+
+    runs = {k: v for k, v in report["policies"].items() if "error" not in v}
+    labels = list(runs)
+    fig = Figure(figsize=(13, 6), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    routes = [r for r in ("local", "regional", "cloud", "offline")
+              if any(r in v["speech_end_to_reply_ms_by_route"] for v in runs.values())]
+    _bars(left, labels, routes, lambda label, route: runs[label]["speech_end_to_reply_ms_by_route"].get(route))
+    left.set_xlabel("speech end -> reply (ms), by the route that answered: p50 bar, p95 tick")
+    spans = sorted(s for s in {s for r in runs.values() for s in r["per_span_ms"]} - set(LATE_SPANS_SKIPPED)
+                   if max((r["per_span_ms"].get(s) or {}).get("p50") or 0 for r in runs.values()) >= 5)
+    _bars(right, spans, labels, lambda span, label: runs[label]["per_span_ms"].get(span))
+    right.set_xlabel("span duration (ms): p50 bar, p95 tick")
+    rtt = report.get("rtt_ms", {})
+    fig.suptitle(f"Routing policies ({report.get('replay', '')} replay; simulated round trip "
+                 f"regional {rtt.get('regional', 0):g} ms, cloud {rtt.get('cloud', 0):g} ms)")
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _bars(ax, groups: list[str], series: list[str], value) -> None:
+    """Horizontal grouped bars: one group per ``groups`` entry, one bar per
+    ``series`` entry, ``value(group, series)`` a p50/p95 dict or None."""
+    height = 0.8 / max(len(series), 1)
+    for i, name in enumerate(series):
+        ys = [g + i * height for g in range(len(groups))]
+        pairs = [value(group, name) or {} for group in groups]
+        bars = ax.barh(ys, [p.get("p50") or 0 for p in pairs], height=height, label=name)
+        ax.scatter([p.get("p95") or float("nan") for p in pairs], ys, marker="|", s=60,
+                   color=bars.patches[0].get_facecolor() if bars.patches else None, zorder=3)
+    ax.set_yticks([g + 0.4 - height / 2 for g in range(len(groups))], groups)
+    ax.invert_yaxis()
+    ax.legend(fontsize="small", loc="best")
+
+
+def plot_load(report: dict, path: Path) -> Path:
+    """Speech end -> final and end of audio -> final (p50, p95 dashed) and the
+    real-time factor against the number of concurrent streams."""
+    from matplotlib.figure import Figure
+
+    rows = report["load"]
+    n = [r["streams"] for r in rows]
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for key, color in (("speech_end_to_final_ms", "tab:blue"), ("end_of_audio_to_final_ms", "tab:orange")):
+        ax.plot(n, [r[key]["p50"] for r in rows], marker="o", color=color, label=f"{key[:-3]} p50")
+        ax.plot(n, [r[key]["p95"] for r in rows], linestyle="--", color=color, label=f"{key[:-3]} p95")
+    ax.set_xlabel("concurrent streams")
+    ax.set_ylabel("ms")
+    ax.set_xticks(n)
+    rtf = ax.twinx()
+    rtf.plot(n, [r["rtf"] for r in rows], marker="s", color="tab:green", label="real-time factor")
+    rtf.set_ylabel("ASR real-time factor")
+    lines = ax.get_legend_handles_labels()
+    more = rtf.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="small", loc="upper left")
+    fig.suptitle("One regional tier under concurrent real-time streams")
+    fig.savefig(path, dpi=100)
+    return path
+
+
+
+# -- Markdown ------------------------------------------------------------------------
+def render(results: dict, machine: dict, total_s: float, root: Path) -> str:
+    """BENCHMARKS.md from each kind's result (``report`` or ``error``, ``seconds``);
+    image links relative to ``root``."""
+    m = machine
+    lines = [
+        "# Benchmarks", "",
+        f"Written by `proxima bench report` on {m['date']} at commit `{m['commit']}`; the run took "
+        f"{total_s / 60:.1f} min{' (over the 15 min budget)' if total_s > BUDGET_S else ''}. "
+        "Do not edit: run `proxima bench report` again. Every figure is also in "
+        f"[`{(PLOTS / 'report.json').as_posix()}`]({(PLOTS / 'report.json').as_posix()}).", "",
+        "## Machine", "",
+        f"* CPU: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable by this process)",
+        f"* Memory: {m['memory_gib']} GiB; {m['os']}; Python {m['python']}",
+        f"* Load average (1, 5, 15 min) at the start {m['load_average_start']}, at the end "
+        f"{m.get('load_average_end')}: anything else running on the machine slows the timings, and this "
+        "machine's speed drifts about 15% between runs, so compare timings within one report.",
+        "* Libraries: " + ", ".join(f"{k} {v or '(not installed)'}" for k, v in m["libraries"].items()),
+        "* Optional and test libraries: " + ", ".join(f"{k} {v or '(not installed)'}"
+                                                     for k, v in m.get("optional_libraries", {}).items()), "",
+        "| kind | result | time (s) | settings |", "|---|---|---|---|",
+    ]
+    for kind, r in results.items():
+        lines.append(f"| [{kind}](#{kind}) | {'failed' if 'error' in r else 'ok'} | {r['seconds']} | {r['settings']} |")
+    for kind, r in results.items():
+        lines += ["", f"## {kind}", "", _summary(kind), ""]
+        if "error" in r:
+            lines += [f"**Failed:** `{r['error']}`"]
+            continue
+        if kind == "latency":
+            lines += _latency(r["report"])
+        else:
+            lines += _tables(r["report"])
+        if "plot" in r:
+            lines += ["", f"![{kind}]({r['plot']})"]
+        if "plot_error" in r:
+            lines += ["", f"(no plot: `{r['plot_error']}`)"]
+        lines += ["", *[f"![{kind}]({_relative(p, root)})" for p in _pngs(r["report"])]]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _summary(kind: str) -> str:
+    """The first paragraph of the kind's module docstring, unwrapped."""
+    doc = importlib.import_module(KINDS[kind]).__doc__ or ""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def _pngs(report) -> list[str]:
+    """Every ``.png`` path a kind reported (e.g. bench wake's DET curve)."""
+    if isinstance(report, dict):
+        return [p for v in report.values() for p in _pngs(v)]
+    if isinstance(report, list):
+        return [p for v in report for p in _pngs(v)]
+    return [report] if isinstance(report, str) and report.endswith(".png") else []
+
+
+def _relative(png: str, root: Path) -> str:
+    try:
+        return Path(png).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return png
+
+
+def _cell(v) -> str:
+    """One table cell: p50/p95 pairs as "p50 / p95", lists joined, None as a dash."""
+    if v is None:
+        return "–"
+    if isinstance(v, dict):
+        if set(v) == {"p50", "p95"}:
+            return f"{_cell(v['p50'])} / {_cell(v['p95'])}"
+        return "; ".join(f"{k}: {_cell(x)}" for k, x in v.items()) or "–"
+    if isinstance(v, list):
+        return ", ".join(_cell(x) for x in v) or "–"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v).replace("|", "\\|")
+
+
+def _table(rows: dict[str, dict] | list[dict], key: str = "") -> list[str]:
+    items = list(rows.items()) if isinstance(rows, dict) else [(None, r) for r in rows]
+    columns = list(dict.fromkeys(c for _, r in items for c in r))
+    if isinstance(rows, dict) and len(columns) > max(8, 2 * len(items)):  # wide and short: turn it
+        return _table({c: {name: r.get(c) for name, r in items} for c in columns}, key)
+    head = ([key or " "] if isinstance(rows, dict) else []) + [c.replace("_", " ") for c in columns]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in items:
+        cells = ([f"**{name}**"] if name is not None else []) + [_cell(r.get(c)) for c in columns]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def _tables(report, title: str = "") -> list[str]:
+    """Any report as Markdown: scalars as a list, a dict of flat dicts or a list
+    of dicts as a table, deeper dicts section by section. (p50/p95 pairs count
+    as flat.)"""
+    if isinstance(report, list):
+        return ([f"**{title.replace('_', ' ')}**", ""] if title else []) + (_table(report) if all(isinstance(r, dict) for r in report)
+                                                             else [f"* {_cell(report)}"])
+    # Keys with a leading underscore are notes beside the figures (skipped clips, a plot's path).
+    flat = {k: v for k, v in report.items() if not isinstance(v, (dict, list)) or _pair(v) or k.startswith("_")}
+    rows = {k: v for k, v in report.items() if isinstance(v, dict) and not _pair(v) and _flat(v) and k not in flat}
+    deeper = {k: v for k, v in report.items() if k not in flat and k not in rows}
+    out = [f"**{title.replace('_', ' ')}**", ""] if title else []
+    out += [f"* {k.strip('_').replace('_', ' ')}: {_cell(v)}" for k, v in flat.items() if not _pngs(v)]
+    if rows:
+        out += ([""] if flat else []) + _table(rows)
+    for k, v in deeper.items():
+        out += [""] + _tables(v, f"{title} {k}".strip())
+    return out
+
+
+def _pair(v) -> bool:
+    return isinstance(v, dict) and set(v) == {"p50", "p95"}
+
+
+def _flat(d: dict) -> bool:
+    return all(not isinstance(v, (dict, list)) or _pair(v) or (isinstance(v, list) and not any(
+        isinstance(x, (dict, list)) for x in v)) for v in d.values())
+
+
+def _latency(report: dict) -> list[str]:
+    """The policy table, a sentence on what the numbers say, the spans, the peer."""
+    runs = report["policies"]
+    rtt = report.get("rtt_ms", {})
+    out = [f"Replay: {report.get('replay')}; simulated round trip regional {rtt.get('regional')} ms, "
+           f"cloud {rtt.get('cloud')} ms; clips: {', '.join(report.get('clips', []))}.", "",
+           "| run | speech end -> reply p50 / p95 (ms) | local p50 | regional p50 | cloud p50 | bytes uplinked "
+           "per utterance | utterances uplinked | answered locally | device CPU s per utterance |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for label, r in runs.items():
+        if "error" in r:
+            out.append(f"| {label} | failed: `{r['error']}` |||||||")
+            continue
+        by_route = r["speech_end_to_reply_ms_by_route"]
+        out.append(" | ".join([f"| **{label}**", _cell(r["speech_end_to_reply_ms"]),
+                               *[_cell(by_route.get(t, {}).get("p50")) for t in ("local", "regional", "cloud")],
+                               _cell(r["bytes_uplinked_per_utterance"]), _cell(r["utterances_uplinked"]),
+                               _cell(r["answered_locally"]), _cell(r["device_cpu_s_per_utterance"])]) + " |")
+    out += ["", *_reading(runs), "",
+            "The tiers run on this machine too, on the same cores: under `parallel` the device's own ASR "
+            "competes with the tier's decode, which a deployed device would not; and a tier that misses its "
+            "deadline on a loaded machine hands the utterance on (`failed over` below; the cloud's answer "
+            "then counts under `cloud`).", "",
+            "Failovers per run: " + ", ".join(f"{k} {v.get('failed_over', 0)}" for k, v in runs.items()
+                                             if "error" not in v) + ".", "",
+            "Span durations, p50 / p95 (ms), where the span occurred:", ""]
+    spans = sorted({s for r in runs.values() for s in r.get("per_span_ms", {})})
+    out += _table({s: {label: r.get("per_span_ms", {}).get(s) for label, r in runs.items() if "error" not in r}
+                   for s in spans}, "span")
+    if report.get("peer"):
+        out += ["", *_tables(report["peer"], "Peer: Proxima's regional tier against wyoming-faster-whisper")]
+    return out
+
+
+def _reading(runs: dict) -> list[str]:
+    """Plain sentences on the comparison the benchmark exists for (skipped where a run is missing)."""
+    def p50(label, route):
+        return runs.get(label, {}).get("speech_end_to_reply_ms_by_route", {}).get(route, {}).get("p50")
+
+    out = []
+    par, lf = runs.get("parallel", {}), runs.get("local-first", {})
+    if p50("parallel", "regional") and p50("local-first", "regional"):
+        out.append(f"* What `parallel` buys: questions for the regional tier are answered "
+                   f"{p50('local-first', 'regional') - p50('parallel', 'regional'):.0f} ms sooner (p50) than under "
+                   "`local-first`, which sends the audio only after its own ASR has declined.")
+    if par.get("bytes_uplinked_per_utterance") is not None and lf.get("bytes_uplinked_per_utterance") is not None:
+        out.append(f"* What it costs: {par['bytes_uplinked_per_utterance'] / 1000:.0f} kB uplinked per utterance "
+                   f"against {lf['bytes_uplinked_per_utterance'] / 1000:.0f} kB; `parallel` streams "
+                   f"{100 * par['utterances_uplinked']:.0f}% of utterances, `local-first` "
+                   f"{100 * lf['utterances_uplinked']:.0f}%: the device commands it answers "
+                   f"({100 * lf['answered_locally']:.0f}%) never leave the device.")
+    opus = runs.get("parallel, opus uplink", {})
+    if opus.get("bytes_uplinked_per_utterance") and par.get("bytes_uplinked_per_utterance"):
+        out.append(f"* With the Opus uplink `parallel` sends {opus['bytes_uplinked_per_utterance'] / 1000:.0f} kB "
+                   f"per utterance instead of {par['bytes_uplinked_per_utterance'] / 1000:.0f} kB.")
+    if p50("parallel", "regional") and p50("parallel, regional down", "cloud"):
+        out.append(f"* What proximity is worth: with the regional tier down the cloud answers the same questions "
+                   f"{p50('parallel, regional down', 'cloud') - p50('parallel', 'regional'):.0f} ms later (p50): "
+                   "its longer round trip, and its wider beam.")
+    return out
