@@ -170,7 +170,8 @@ class UplinkStream:
         self._span = uplink._tracer.start_span(
             "device.uplink", context=trace.set_span_in_context(parent),
             start_time=clock.to_ns(clock.now()), attributes={HOP_ATTRIBUTE: "device"})
-        self._metadata = inject_metadata(parent)
+        # The tier's spans become children of device.uplink: they run inside this stream.
+        self._metadata = inject_metadata(self._span)
         if uplink.cfg.token:
             self._metadata.append((TOKEN_HEADER, f"Bearer {uplink.cfg.token}"))
         self._thread = threading.Thread(target=self._run, name=f"uplink-{config.utterance_id}", daemon=True)

@@ -8,13 +8,20 @@ the work, so clocks need not agree.
 Stream time is the position in the audio stream, in ms since the stream
 started. For a microphone, or files played in real time, it advances with the
 wall clock. :class:`StreamClock` maps "now" onto it as the time of the last
-frame the pipeline processed plus the wall time since then, so a latency means
-the same live, in real-time replay, and in ``--fast`` replay (where it counts
-only the pipeline's own work, never the time the audio would have taken).
+frame the pipeline processed plus the wall time since then (never going back),
+so a latency means the same live, in real-time replay, and in ``--fast`` replay
+(where it counts only the pipeline's own work, never the time the audio would
+have taken).
+
+Exporters (:func:`make_provider`): a JSON-lines trace file, OTLP over gRPC to
+any collector (``--otlp-endpoint`` or the standard ``OTEL_*`` variables), the
+console (stderr), or none. ``docs/tracing.md`` gives every span's start and end.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -24,10 +31,18 @@ from typing import IO, Iterable, Sequence
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 HOP_ATTRIBUTE = "proxima.hop"
 """Span attribute naming where the span ran: "device", "regional" or "cloud"."""
+
+EXPORTERS = ("otlp", "console", "none")
+"""Values ``OTEL_TRACES_EXPORTER`` may name (comma-separated)."""
+
+
+class TracingError(Exception):
+    """The tracing configuration cannot be used; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +71,36 @@ class StreamClock:
     """Maps the wall clock onto stream time (ms). Thread-safe.
 
     The pipeline calls :meth:`tick` with the end time of each frame as it
-    finishes processing it; :meth:`now` is that time plus the wall time since.
+    finishes processing it; :meth:`now` is that time plus the wall time since,
+    but never earlier than a time it already gave: a pipeline that has fallen
+    behind live audio catches up frame by frame, and its latencies must include
+    that backlog. So stream time advances at least as fast as the wall clock,
+    and work that starts at ``now()`` and takes ``W`` ms ends by ``now() + W``.
     """
 
     def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        """A new stream starts: its first :meth:`tick` fixes where stream time 0
+        lies on the wall clock.
+
+        Exported timestamps are the epoch plus stream time, so with live or
+        real-time audio they land near the wall clock, where a collector puts
+        the tiers' spans (which are timed on the tiers' own clocks).
+        """
         self._anchor = (0.0, time.perf_counter())
         self._epoch_ns = time.time_ns()
+        self._flowing = False
 
     def tick(self, stream_ms: float) -> None:
-        self._anchor = (stream_ms, time.perf_counter())
+        """A frame ending at ``stream_ms`` has been processed (called by one thread)."""
+        if not self._flowing:  # the first frame: the audio's own start, not the wait for it, is time 0
+            self._flowing = True
+            self._epoch_ns = time.time_ns() - int(stream_ms * 1e6)
+            self._anchor = (stream_ms, time.perf_counter())
+            return
+        self._anchor = (max(stream_ms, self.now()), time.perf_counter())
 
     def now(self) -> float:
         """Current stream time, ms."""
@@ -76,6 +112,7 @@ class StreamClock:
         return self._epoch_ns + int(stream_ms * 1e6)
 
     def from_ns(self, ns: int) -> float:
+        """An OpenTelemetry timestamp (ns since the epoch) as stream time, ms."""
         return (ns - self._epoch_ns) / 1e6
 
 
@@ -95,16 +132,90 @@ class SpanCollector(SpanProcessor):
             return self._spans.pop(trace_id, [])
 
 
-def make_provider(service: str, trace_file: IO[str] | None = None) -> tuple[TracerProvider, SpanCollector]:
-    """A tracer provider that collects spans in memory and, when ``trace_file``
-    is given, also writes each finished span to it as one JSON line."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+def make_provider(service: str, trace_file: IO[str] | None = None,
+                  otlp_endpoint: str | None = None) -> tuple[TracerProvider, SpanCollector]:
+    """A tracer provider that collects spans in memory and exports them.
+
+    Args:
+        service: default ``service.name`` ("proxima-device", "proxima-regional",
+            "proxima-cloud"); ``OTEL_SERVICE_NAME`` overrides it.
+        trace_file: write each finished span to it as one JSON line, as it ends.
+        otlp_endpoint: ``HOST:PORT`` (plaintext) or ``http(s)://HOST:PORT`` of an
+            OTLP/gRPC collector; spans go in batches, flushed on ``shutdown()``.
+
+    From the environment: ``OTEL_TRACES_EXPORTER`` = ``otlp``, ``console``
+    (stderr) or ``none``, comma-separated; unset, OTLP is on when an endpoint is
+    given here or in ``OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT``. The OTLP exporter
+    reads its own variables (endpoint, headers, certificate, timeout, compression).
+
+    Every span is recorded whatever ``OTEL_TRACES_SAMPLER`` says: the device's
+    JSON output is built from them.
+
+    Raises:
+        TracingError: an exporter or protocol Proxima does not ship, or a bad endpoint.
+    """
+    exporters = _exporters(os.environ, otlp_endpoint)
+    name = os.environ.get("OTEL_SERVICE_NAME") or service
+    provider = TracerProvider(resource=Resource.create({"service.name": name}),
+                              sampler=ALWAYS_ON)
     collector = SpanCollector()
     provider.add_span_processor(collector)
     if trace_file is not None:
-        exporter = ConsoleSpanExporter(out=trace_file, formatter=lambda s: s.to_json(indent=None) + "\n")
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        provider.add_span_processor(SimpleSpanProcessor(_json_lines(trace_file)))
+    if "console" in exporters:  # stderr: stdout carries the device's results
+        provider.add_span_processor(SimpleSpanProcessor(_json_lines(sys.stderr)))
+    if "otlp" in exporters:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        if otlp_endpoint:  # the command line's scheme decides, whatever OTEL_EXPORTER_OTLP_INSECURE says
+            url = otlp_url(otlp_endpoint)
+            exporter = OTLPSpanExporter(endpoint=url, insecure=url.startswith("http://"))
+        else:
+            exporter = OTLPSpanExporter()
+        # Batched, off the pipeline's thread: a slow collector never delays audio.
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider, collector
+
+
+def otlp_url(endpoint: str) -> str:
+    """``HOST:PORT`` as ``http://HOST:PORT`` (plaintext); a URL with a scheme is kept.
+
+    Raises:
+        TracingError: not ``[http(s)://]HOST:PORT`` with a port in 1..65535.
+    """
+    scheme, sep, rest = endpoint.partition("://")
+    if not sep:
+        scheme, rest = "http", endpoint
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if scheme not in ("http", "https") or not colon or not host or "/" in host \
+            or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise TracingError(f"OTLP endpoint {endpoint!r} is not HOST:PORT, http://HOST:PORT or https://HOST:PORT")
+    return f"{scheme}://{host}:{port}"
+
+
+def _exporters(env, otlp_endpoint: str | None) -> set[str]:
+    names = {n.strip().lower() for n in env.get("OTEL_TRACES_EXPORTER", "").split(",") if n.strip()}
+    unknown = names - set(EXPORTERS)
+    if unknown:
+        raise TracingError(f"OTEL_TRACES_EXPORTER names {', '.join(sorted(unknown))}: "
+                           f"Proxima exports {', '.join(EXPORTERS)}")
+    if not names:  # unset: Proxima exports nowhere unless told where (no default localhost:4317)
+        endpoint_set = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        names = {"otlp"} if endpoint_set else set()
+    if otlp_endpoint:
+        otlp_url(otlp_endpoint)  # check it before any model loads
+        names.add("otlp")  # the command line wins over OTEL_TRACES_EXPORTER=none
+    if "otlp" in names:
+        protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "grpc"
+        if protocol != "grpc":
+            raise TracingError(f"OTLP protocol {protocol!r}: Proxima exports OTLP over gRPC only "
+                               "(set OTEL_EXPORTER_OTLP_PROTOCOL=grpc, port 4317 on most collectors)")
+    return names - {"none"}
+
+
+def _json_lines(out: IO[str]) -> ConsoleSpanExporter:
+    """Each span as one line of OpenTelemetry's JSON (what ``proxima trace`` reads)."""
+    return ConsoleSpanExporter(out=out, formatter=lambda s: s.to_json(indent=None) + "\n")
 
 
 def trace_id_hex(span: trace.Span) -> str:

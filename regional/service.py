@@ -247,16 +247,25 @@ class _Idle(Exception):
 
 
 class _Stage:
-    """A span plus the matching StageTiming for the response."""
+    """A span plus the matching StageTiming for the response, both from the same
+    clock readings: the span in the tier's trace and the stage the device places
+    on its timeline have one start and one length."""
 
     def __init__(self, tracer, name, hop, parent, ms, timings):
-        self._cm = tracer.start_as_current_span(name, context=parent, attributes={HOP_ATTRIBUTE: hop})
+        self._tracer, self._parent, self._hop = tracer, parent, hop
         self.name, self._ms, self._timings = name, ms, timings
 
     def __enter__(self):
-        self._start = self._ms()
-        return self._cm.__enter__()
+        self._start, self._wall_ns = self._ms(), time.time_ns()
+        self._span = self._tracer.start_span(self.name, context=self._parent, start_time=self._wall_ns,
+                                             attributes={HOP_ATTRIBUTE: self._hop})
+        self._use = trace.use_span(self._span)  # current span; an exception is recorded on it
+        return self._use.__enter__()
 
     def __exit__(self, *exc):
-        self._timings.append(pb.StageTiming(name=self.name, start_ms=self._start, duration_ms=self._ms() - self._start))
-        return self._cm.__exit__(*exc)
+        took_ms = self._ms() - self._start
+        self._timings.append(pb.StageTiming(name=self.name, start_ms=self._start, duration_ms=took_ms))
+        try:
+            return self._use.__exit__(*exc)
+        finally:
+            self._span.end(end_time=self._wall_ns + round(took_ms * 1e6))
