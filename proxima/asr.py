@@ -129,11 +129,14 @@ class Transcriber:
         from faster_whisper.transcribe import get_compression_ratio
 
         m, opts = self._model, self.options
-        features = m.feature_extractor(samples)
-        content = features.shape[-1] - 1
-        frames_per_s = SAMPLE_RATE / m.feature_extractor.hop_length
-        window = int(max(SHORT_WINDOW_MIN_S * frames_per_s, content + frames_per_s))
-        encoded = m.encode(pad_or_trim(features[:, :content], window))
+        # The window is padded with real silence before the log-mel features are
+        # computed, as Whisper was trained (and as faster-whisper pads its 30 s).
+        # Padding the features with zeros instead is not silence to the model: speech
+        # cut right at its end then looped ("Turn on the light. Turn on the light. ...").
+        window_s = max(SHORT_WINDOW_MIN_S, len(samples) / SAMPLE_RATE + 1.0)
+        padded = np.pad(samples, (0, int(window_s * SAMPLE_RATE) - len(samples)))
+        frames = int(window_s * SAMPLE_RATE / m.feature_extractor.hop_length)
+        encoded = m.encode(pad_or_trim(m.feature_extractor(padded), frames))
         result = m.model.generate(encoded, [self._prompt], beam_size=opts.beam_size, max_length=MAX_NEW_TOKENS,
                                   return_scores=True, return_no_speech_prob=True, suppress_blank=True,
                                   suppress_tokens=self._suppress)[0]
