@@ -19,9 +19,9 @@ def stream() -> np.ndarray:
 
 @pytest.mark.parametrize("model", ["base", "tiny.en"])
 def test_speech_cut_right_at_its_end_is_not_a_loop(stream, model):
-    """Cut where a VAD pause hint can fall (1.76 s to 3.20-3.52 s of the stream). With the window
-    padded by zero-valued features instead of silence, base looped on the 3.44 s cut ("Turn on the
-    living room light. Turn on the ...") and the loop guard blanked the transcript."""
+    """Cut where a VAD pause hint can fall (1.76 s to 3.28-3.52 s of the stream). With no real
+    silence after the audio (only zero-valued features padding the window), base looped on the
+    3.44 s cut ("Turn on the living room light. Turn on the ...") and the loop guard blanked it."""
     asr = Transcriber(model, TranscriptionOptions(beam_size=1, vad_filter=True))
     for end_ms in (3280, 3360, 3440, 3520):
         words = asr.transcribe(stream[1760 * 16:end_ms * 16]).text.lower().strip(" .").split()
