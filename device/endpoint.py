@@ -33,16 +33,16 @@ class Endpointer:
         self._start_ms = at_ms
         self.speech_end_ms = None
 
-    def process(self, frame: AudioFrame, speech_probability: float | None = None) -> Endpoint | None:
+    def process(self, frame: AudioFrame) -> Endpoint | None:
         """Score ``frame``; an :class:`Endpoint` when the utterance is over.
 
-        ``speech_probability``: the same Silero VAD's score of this frame when
-        another stage already ran it (the wake word's VAD gate does, with the
-        same 2 x 40 ms framing), so the device runs one VAD, not two; None: score it here.
+        The VAD is this endpointer's own, reset at the wake word, although the wake
+        stage's VAD gate scores the same frames: that one has been hearing the wake
+        word, and its score for the frames right after it counted the wake word's tail
+        as speech, so a 0.3 s pause before the command, plus the tail, ended utterances
+        before the command began.
         """
-        if speech_probability is None:
-            speech_probability = float(self._vad.predict(frame.samples, frame_size=640))
-        self.probability = speech_probability
+        self.probability = float(self._vad.predict(frame.samples, frame_size=640))
         if self.probability >= self.cfg.speech_threshold:
             self.speech_end_ms = frame.end_ms
         now = frame.end_ms

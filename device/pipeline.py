@@ -84,7 +84,7 @@ class Pipeline:
                     self._state = "listening"
                 continue
             self.router.add_audio(utt, frame.samples)
-            endpoint = self.endpointer.process(frame, self.wake.speech_probability)
+            endpoint = self.endpointer.process(frame)
             if endpoint is None and self.endpointer.paused:
                 self.router.speculate(utt)
                 if self.cfg.endpoint.semantic and self.router.confident_early(utt):

@@ -119,15 +119,6 @@ class WakeWordDetector:
             vad.prediction_buffer.clear()
         self._rule.quiet_until = -1.0
 
-    @property
-    def speech_probability(self) -> float | None:
-        """Silero VAD's speech probability for the latest frame (0..1), scored by the
-        VAD gate as two 40 ms chunks; None when the gate is off or nothing was scored."""
-        vad = getattr(self._model, "vad", None)
-        if vad is None or not vad.prediction_buffer:
-            return None
-        return float(vad.prediction_buffer[-1])
-
     def process(self, frame: AudioFrame) -> WakeDetection | None:
         """Score ``frame`` (``int16[1280]``); the best model at or above its threshold fires,
         unless within ``refractory_ms`` of the last detection."""

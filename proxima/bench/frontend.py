@@ -3,9 +3,8 @@
 The always-on part of the device is capture (here: the audio adapter turning
 48 kHz float32 blocks of 512 samples, what a typical USB or laptop microphone
 delivers, into 16 kHz int16 frames), the wake word models (every bundled
-openWakeWord model) and the Silero VAD. The VAD runs once per frame, inside the
-wake stage (openWakeWord's VAD gate); the endpointer reuses that score, as the
-device does, so ``vad`` is only the endpointer's own work on top. Each stage
+openWakeWord model, with its Silero VAD gate) and the endpointer's own Silero
+VAD (reset at each wake word, so it is not the gate's; see device/endpoint.py). Each stage
 runs alone over the same corpus audio, timed by the process CPU clock
 (``time.process_time``: every thread, onnxruntime's included), so the figures
 are CPU ms per 80 ms frame, not wall time. ``total`` is the three together (the
@@ -100,11 +99,10 @@ def run(opts: BenchOptions) -> dict:
     capture_ms = _cpu_ms(capture)
     wake = WakeWordDetector(WakeConfig())
     wake.process(frames[0])  # first-call set-up is not per-frame cost
-    probabilities: list[float | None] = []
-    wake_ms = _cpu_ms(lambda: [(wake.process(f), probabilities.append(wake.speech_probability)) for f in frames])
+    wake_ms = _cpu_ms(lambda: [wake.process(f) for f in frames])
     endpointer = Endpointer(EndpointConfig())
     endpointer.start(0.0)
-    vad_ms = _cpu_ms(lambda: [endpointer.process(f, p) for f, p in zip(frames, probabilities)])
+    vad_ms = _cpu_ms(lambda: [endpointer.process(f) for f in frames])
     per_frame = {"capture_resample": capture_ms / len(frames), "wake": wake_ms / len(frames),
                  "vad": vad_ms / len(frames)}
     per_frame["total"] = sum(per_frame.values())
