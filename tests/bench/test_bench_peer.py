@@ -26,3 +26,4 @@ def test_codec_report_gives_bytes_wer_and_latency_per_codec(tiers):
     assert opus["bytes_per_utterance"] < pcm["bytes_per_utterance"] / 6
     assert pcm["wer"] == opus["wer"] == 0.0
     assert opus["speech_end_to_final_ms"]["p50"] > 0 and "p50" in opus["added_latency_ms"]
+    assert pcm["algorithmic_delay_ms"] == 0 and 5 <= opus["algorithmic_delay_ms"] <= 8  # libopus looks 6.5 ms ahead
