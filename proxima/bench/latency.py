@@ -37,7 +37,8 @@ included; no framing); ``utterances_uplinked`` and ``answered_locally`` are
 shares of the utterances (0..1): whose audio left the device at all, and which
 were answered on it. ``failed_over`` counts the utterances a later tier
 answered after an earlier one failed or was skipped (its breaker open).
-``device_cpu_s_per_utterance`` is the CPU time (user +
+``errors`` (only when there are any) names the utterances no tier answered
+and why. ``device_cpu_s_per_utterance`` is the CPU time (user +
 system) of this process over the measured utterances, divided by their number:
 the device's every thread (wake word and VAD on every frame including the
 silence around the speech, local ASR and NLU, gRPC and tracing), less the
@@ -133,7 +134,7 @@ def measure(pipeline: Pipeline, runs: list[Play], realtime: bool, distance: Dist
     """Replay ``runs`` through ``pipeline``; the figures of one policy (module docstring)."""
     _connect(pipeline)
     uplink = pipeline.uplink
-    records, unanswered = [], []
+    records, unanswered, errors = [], [], []
     cpu_start = time.process_time() - distance.cpu_s()
     for play in runs:
         sent_before = uplink.bytes_sent if uplink else 0
@@ -143,8 +144,13 @@ def measure(pipeline: Pipeline, runs: list[Play], realtime: bool, distance: Dist
             unanswered.append(play.name)
             continue
         records.append((results[0], sent))
+        if results[0].error:
+            errors.append(f"{play.name}: {results[0].error}")
     cpu_s = time.process_time() - distance.cpu_s() - cpu_start
-    return summarize(records, cpu_s / max(len(runs), 1), unanswered)
+    report = summarize(records, cpu_s / max(len(runs), 1), unanswered)
+    if errors:
+        report["errors"] = errors
+    return report
 
 
 def summarize(records, cpu_s_per_utterance: float, unanswered: list[str]) -> dict:

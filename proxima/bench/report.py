@@ -33,9 +33,10 @@ from proxima.bench import KINDS, REPO, BenchOptions
 from proxima.bench import run as run_kind
 
 SETTINGS: dict[str, tuple[dict, dict, str]] = {
-    "endpoint": ({"fast": True, "limit": 8}, {}, "8 speech clips, replayed as fast as possible: its figures "
+    "frontend": ({"limit": 5}, {}, "5 clips of each kind"),
+    "endpoint": ({"fast": True, "limit": 5}, {}, "5 speech clips, replayed as fast as possible: its figures "
                                                   "are in stream time, so pacing changes nothing but the wall time"),
-    "local": ({"limit": 2}, {}, "two clips of each set"),
+    "local": ({"limit": 1}, {}, "one clip of each set"),
     "faults": ({"limit": 1}, {}, "one clip per fault (each fault starts its own regional process)"),
     "load": ({}, {"streams": 4}, "up to 4 concurrent streams"),
 }
@@ -224,6 +225,9 @@ def render(results: dict, machine: dict, total_s: float, root: Path) -> str:
         f"* Load average (1, 5, 15 min) at the start {m['load_average_start']}, at the end "
         f"{m.get('load_average_end')}: anything else running on the machine slows the timings, and this "
         "machine's speed drifts about 15% between runs, so compare timings within one report.",
+        *([f"* **This run shared the machine with other work** (load average above {m['cores']}, the core "
+             "count): its timings are inflated and noisy; read differences of a few hundred ms as noise."]
+          if max(m["load_average_start"][0], (m.get("load_average_end") or [0])[0]) > (m["cores"] or 1) else []),
         "* Libraries: " + ", ".join(f"{k} {v or '(not installed)'}" for k, v in m["libraries"].items()),
         "* Optional and test libraries: " + ", ".join(f"{k} {v or '(not installed)'}"
                                                      for k, v in m.get("optional_libraries", {}).items()), "",
@@ -326,16 +330,23 @@ def _pair(v) -> bool:
 
 
 def _flat(d: dict) -> bool:
-    return all(not isinstance(v, (dict, list)) or _pair(v) or (isinstance(v, list) and not any(
-        isinstance(x, (dict, list)) for x in v)) for v in d.values())
+    """True when ``d`` can be one table row: some plain values, and nothing
+    deeper than a p50/p95 pair, a list of values or a small dict of values (a cell)."""
+    def plain(v) -> bool:
+        return not isinstance(v, (dict, list))
+
+    def cell(v) -> bool:
+        return (plain(v) or _pair(v) or (isinstance(v, list) and all(map(plain, v)))
+                or (isinstance(v, dict) and all(map(plain, v.values()))))
+    return any(plain(v) or _pair(v) for v in d.values()) and all(map(cell, d.values()))
 
 
 def _latency(report: dict) -> list[str]:
     """The policy table, a sentence on what the numbers say, the spans, the peer."""
     runs = report["policies"]
     rtt = report.get("rtt_ms", {})
-    out = [f"Replay: {report.get('replay')}; simulated round trip regional {rtt.get('regional')} ms, "
-           f"cloud {rtt.get('cloud')} ms; clips: {', '.join(report.get('clips', []))}.", "",
+    out = [f"Replay: {report.get('replay')}; simulated round trip regional {rtt.get('regional', 0):g} ms, "
+           f"cloud {rtt.get('cloud', 0):g} ms; clips: {', '.join(report.get('clips', []))}.", "",
            "| run | speech end -> reply p50 / p95 (ms) | local p50 | regional p50 | cloud p50 | bytes uplinked "
            "per utterance | utterances uplinked | answered locally | device CPU s per utterance |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -348,13 +359,16 @@ def _latency(report: dict) -> list[str]:
                                *[_cell(by_route.get(t, {}).get("p50")) for t in ("local", "regional", "cloud")],
                                _cell(r["bytes_uplinked_per_utterance"]), _cell(r["utterances_uplinked"]),
                                _cell(r["answered_locally"]), _cell(r["device_cpu_s_per_utterance"])]) + " |")
-    out += ["", *_reading(runs), "",
+    missing = [f"* `{label}`, no answer: {e}" for label, r in runs.items()
+               for e in (*r.get("errors", ()), *r.get("unanswered", ()))]
+    out += ["", *missing] if missing else []
+    out += ["", *_reading(runs, rtt), "",
             "The tiers run on this machine too, on the same cores: under `parallel` the device's own ASR "
             "competes with the tier's decode, which a deployed device would not; and a tier that misses its "
             "deadline on a loaded machine hands the utterance on (`failed over` below; the cloud's answer "
             "then counts under `cloud`).", "",
-            "Failovers per run: " + ", ".join(f"{k} {v.get('failed_over', 0)}" for k, v in runs.items()
-                                             if "error" not in v) + ".", "",
+            "Failovers per run (with the regional tier down, each question skips it: its breaker is open): "
+            + ", ".join(f"{k} {v.get('failed_over', 0)}" for k, v in runs.items() if "error" not in v) + ".", "",
             "Span durations, p50 / p95 (ms), where the span occurred:", ""]
     spans = sorted({s for r in runs.values() for s in r.get("per_span_ms", {})})
     out += _table({s: {label: r.get("per_span_ms", {}).get(s) for label, r in runs.items() if "error" not in r}
@@ -364,17 +378,22 @@ def _latency(report: dict) -> list[str]:
     return out
 
 
-def _reading(runs: dict) -> list[str]:
-    """Plain sentences on the comparison the benchmark exists for (skipped where a run is missing)."""
+def _reading(runs: dict, rtt: dict) -> list[str]:
+    """Plain sentences on the comparisons the benchmark exists for (skipped where a run is missing)."""
     def p50(label, route):
         return runs.get(label, {}).get("speech_end_to_reply_ms_by_route", {}).get(route, {}).get("p50")
 
     out = []
     par, lf = runs.get("parallel", {}), runs.get("local-first", {})
-    if p50("parallel", "regional") and p50("local-first", "regional"):
-        out.append(f"* What `parallel` buys: questions for the regional tier are answered "
-                   f"{p50('local-first', 'regional') - p50('parallel', 'regional'):.0f} ms sooner (p50) than under "
-                   "`local-first`, which sends the audio only after its own ASR has declined.")
+    a, b = p50("parallel", "regional"), p50("local-first", "regional")
+    if a and b:
+        verdict = (f"`parallel` was {b - a:.0f} ms sooner" if a < b else
+                   f"`parallel` was {a - b:.0f} ms slower here: its local ASR ran while the tier decoded, on the "
+                   "same cores (see below)")
+        out.append(f"* What `parallel` buys: questions the regional tier answered took {a:.0f} ms (p50) from the end "
+                   "of speech under `parallel`, which streams from the wake word on so the tier starts its final "
+                   f"decode at the pause, and {b:.0f} ms under `local-first`, which sends the audio only once its own "
+                   f"ASR has declined: {verdict}.")
     if par.get("bytes_uplinked_per_utterance") is not None and lf.get("bytes_uplinked_per_utterance") is not None:
         out.append(f"* What it costs: {par['bytes_uplinked_per_utterance'] / 1000:.0f} kB uplinked per utterance "
                    f"against {lf['bytes_uplinked_per_utterance'] / 1000:.0f} kB; `parallel` streams "
@@ -385,8 +404,9 @@ def _reading(runs: dict) -> list[str]:
     if opus.get("bytes_uplinked_per_utterance") and par.get("bytes_uplinked_per_utterance"):
         out.append(f"* With the Opus uplink `parallel` sends {opus['bytes_uplinked_per_utterance'] / 1000:.0f} kB "
                    f"per utterance instead of {par['bytes_uplinked_per_utterance'] / 1000:.0f} kB.")
-    if p50("parallel", "regional") and p50("parallel, regional down", "cloud"):
-        out.append(f"* What proximity is worth: with the regional tier down the cloud answers the same questions "
-                   f"{p50('parallel, regional down', 'cloud') - p50('parallel', 'regional'):.0f} ms later (p50): "
-                   "its longer round trip, and its wider beam.")
+    c = p50("parallel, regional down", "cloud")
+    if a and c:
+        out.append(f"* What proximity is worth: with the regional tier ({rtt.get('regional', 0):g} ms round trip) "
+                   f"down, the cloud ({rtt.get('cloud', 0):g} ms, and a beam of 5) answered the same questions in {c:.0f} ms "
+                   f"(p50) against {a:.0f} ms: {c - a:+.0f} ms.")
     return out
