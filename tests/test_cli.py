@@ -57,8 +57,8 @@ def test_usage_errors_are_one_line():
     for args, phrase in [
         (("serve", "--port", "99999"), "not a port in 0..65535"),
         (("serve", "--port", "-1"), "not a port"),
-        (("device", "--wav", "x.wav", "--regional", "nonsense"), "not HOST:PORT"),
-        (("device", "--wav", "x.wav", "--cloud", "127.0.0.1:99999"), "not HOST:PORT"),
+        (("device", "--wav", "x.wav", "--regional", "nonsense"), "is not an address: use HOST:PORT"),
+        (("device", "--wav", "x.wav", "--cloud", "127.0.0.1:99999"), "(ports 1..65535)"),
         (("device", "--wav", "x.wav", "--wake-threshold", "1.5"), "not a score"),
     ]:
         assert_one_line_error(proxima(*args, timeout=30), phrase)

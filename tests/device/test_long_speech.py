@@ -11,7 +11,7 @@ from conftest import WAKE_MYCROFT, reference, run_files
 from device.config import EndpointConfig
 from device.mic import MicSource
 from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
-from proxima.text import wer
+from proxima.text import normalize, wer
 from standin_mic import StandInSoundDevice
 from test_mic_standin import at_48k, usb_mic
 
@@ -48,4 +48,5 @@ def test_the_same_speech_from_a_48k_float32_microphone_gives_the_same_transcript
     stream, = sd.streams
     assert stream.blocksize == 512 and stream.dtype.name == "float32" and stream.samplerate == 48000
     assert [r.route for r in results] == ["regional"]
-    assert results[0].transcript == from_file[0].transcript
+    # The same words; Whisper may punctuate two resamplings of the same audio differently.
+    assert normalize(results[0].transcript) == normalize(from_file[0].transcript)
