@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
-import numpy as np
 from opentelemetry import trace
 
 from protos.v1 import assistant_pb2 as pb

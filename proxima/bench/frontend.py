@@ -24,7 +24,6 @@ offline so that the capture stage converts real microphone-shaped blocks.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time

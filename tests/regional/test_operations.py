@@ -10,7 +10,6 @@ import time
 import urllib.request
 
 import grpc
-import numpy as np
 import pytest
 
 from conftest import corpus
