@@ -9,6 +9,9 @@ silence, then end of audio. Per n: ``{"streams": n, "answered": a,
 speech sample was sent to the final result (it includes the 640 ms hangover,
 during which the speculative decode runs), the second from end of audio to the
 final result, and rtf is the tier's ASR stage time over the audio's duration (mean).
+That stage runs from end of audio to the final transcript, so rtf is about 0
+when the decode the SPEECH_END hint started had finished by then: it measures
+what the device waits for, not the decoder's own speed (``bench asr`` has that).
 
 ``--replicas R`` (R >= 2) measures scale-out instead (``proxima.bench.replicas``):
 R regional tiers behind one load-balanced target, N streams through the

@@ -11,7 +11,8 @@ def test_two_concurrent_streams_are_answered():
     assert [r["streams"] for r in report] == [1, 2]
     for row in report:
         assert row["answered"] == row["streams"]
-        assert row["speech_end_to_final_ms"]["p50"] > 0 and 0 < row["rtf"] < 1
+        # rtf is the wait after end of audio over the audio: 0 when the speculative decode was done.
+        assert row["speech_end_to_final_ms"]["p50"] > 0 and 0 <= row["rtf"] < 1
 
 
 def test_replicas_share_streams_and_lose_none_when_one_is_killed():
