@@ -57,19 +57,53 @@ class TierProcess:
             raise TierStartError(f"the {tier} tier did not start: {tail}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
     def __enter__(self) -> "TierProcess":
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def terminate(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """SIGTERM (a tier drains its streams), then SIGKILL after ``grace_s`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_tiers(tiers=("regional", "cloud"), extra_args=lambda tier: ()) -> dict[str, TierProcess]:
+    """Tier processes started side by side (each loads its Whisper model), by tier name.
+
+    ``extra_args(tier)`` gives more ``proxima serve`` arguments for that tier.
+
+    Raises:
+        TierStartError: a tier did not start (the others are stopped first).
+    """
+    procs: dict[str, TierProcess] = {}
+    errors: list[BaseException] = []
+
+    def start(tier: str) -> None:
+        try:
+            procs[tier] = TierProcess(tier, extra_args=tuple(extra_args(tier)))
+        except BaseException as exc:  # re-raised on the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(t,)) for t in tiers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        for p in procs.values():
+            p.stop()
+        raise errors[0]
+    return procs
 
 
 def unreachable_address() -> str:

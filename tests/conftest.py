@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import threading
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from device.config import DeviceConfig, UplinkConfig
 from device.pipeline import Pipeline
 from device.source import FileSource
-from proxima.tiers import TierProcess, unreachable_address
+from proxima.tiers import start_tiers, unreachable_address
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -46,24 +45,9 @@ def trace_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tier_processes(trace_dir):
     """A regional and a cloud tier as real processes (with metrics); started in parallel."""
-    procs: dict[str, TierProcess] = {}
-    errors: list[BaseException] = []
-
-    def start(tier: str) -> None:
-        try:
-            procs[tier] = TierProcess(tier, extra_args=("--trace-file", str(trace_dir / f"{tier}.jsonl"),
-                                                        "--metrics-port", "0"))
-        except BaseException as exc:  # reported below, on the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(t,)) for t in ("regional", "cloud")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    procs = start_tiers(extra_args=lambda tier: ("--trace-file", str(trace_dir / f"{tier}.jsonl"),
+                                                 "--metrics-port", "0"))
     try:
-        if errors:
-            raise errors[0]
         yield procs
     finally:
         for p in procs.values():

@@ -55,7 +55,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -69,7 +68,7 @@ from device.source import FileSource
 from proxima.bench import REPO, BenchOptions
 from proxima.bench.replays import LEAD_IN_S, WAKE_CLIP, percentiles
 from proxima.netsim import DEFAULT_RTT_MS, Distance
-from proxima.tiers import TierProcess, unreachable_address
+from proxima.tiers import TierProcess, start_tiers, unreachable_address
 
 CORPUS_COMMANDS = ("wyoming-faster-whisper/tests/living_room_light_en.wav",)
 CORPUS_SPEECH = ("pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav",)
@@ -182,25 +181,7 @@ def summarize(records, cpu_s_per_utterance: float, unanswered: list[str]) -> dic
 
 def _tiers() -> dict[str, TierProcess]:
     """A regional and a cloud tier, started side by side (each loads Whisper base)."""
-    procs: dict[str, TierProcess] = {}
-    errors: list[BaseException] = []
-
-    def start(tier: str) -> None:
-        try:
-            procs[tier] = TierProcess(tier)
-        except BaseException as exc:  # re-raised on the caller's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(t,)) for t in ("regional", "cloud")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        for p in procs.values():
-            p.stop()
-        raise errors[0]
-    return procs
+    return start_tiers()
 
 
 def _has_codec() -> bool:

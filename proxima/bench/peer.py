@@ -66,7 +66,7 @@ from proxima.bench.corpus import Entry, load
 from proxima.bench.replays import percentiles, speech_end_in_clip_ms
 from proxima.models import joined_base_model
 from proxima.text import normalize
-from proxima.tiers import TierProcess
+from proxima.tiers import TierProcess, terminate
 
 HANGOVER_S = 0.64
 """Silence after the end of speech before end of audio (the device's hangover), s."""
@@ -254,13 +254,7 @@ class WyomingPeer:
         raise PeerError(f"wyoming-faster-whisper closed the connection without a transcript of {clip.rel}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self._data.cleanup()
 
     def __enter__(self) -> "WyomingPeer":
