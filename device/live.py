@@ -82,7 +82,21 @@ class LiveView:
     def on_result(self, result: UtteranceResult) -> None:
         with self._lock:
             self.last = result
-        self.console.print(human_text(result) + "\n", highlight=False, markup=False)
+        # A waterfall line is 46 characters plus its bars: fit the terminal, no wrapping.
+        width = max(10, min(40, self.console.width - 47))
+        self.console.print(human_text(result, width) + "\n", highlight=False, markup=False)
+
+    def _wake_rows(self, scores: dict[str, float]) -> list[tuple[str, float, float]]:
+        """One row per wake model: (model, best score of its classes, that class's threshold).
+        The bundled timer model alone has six classes; a bar each would not fit a terminal."""
+        rows: dict[str, tuple[float, float]] = {}
+        wake = self.pipeline.wake
+        for name in wake.model_names:
+            model = wake.parents.get(name, name)
+            score = scores.get(name, 0.0)
+            if model not in rows or score > rows[model][0]:
+                rows[model] = (score, wake.threshold(name))
+        return [(m, s, t) for m, (s, t) in rows.items()]
 
     def interim(self) -> str:
         """The tier's interim transcript of the open utterance ("" when none)."""
@@ -99,10 +113,9 @@ class LiveView:
         grid.add_column()
         meter = _bar((level - FLOOR_DBFS) / -FLOOR_DBFS, "green" if level < -6 else "red")
         grid.add_row("input", meter + Text(f" {level:5.1f} dBFS   overflows {self._overflows()}"))
-        for name in self.pipeline.wake.model_names:
-            score, threshold = scores.get(name, 0.0), self.pipeline.wake.threshold(name)
+        for model, score, threshold in self._wake_rows(scores):
             row = _bar(score, "bold magenta" if score >= threshold else "magenta", mark=threshold)
-            grid.add_row(f"  {name}"[:16], row + Text(f" {score:4.2f} / {threshold:.2f}"))
+            grid.add_row(f"  {model}"[:16], row + Text(f" {score:4.2f} / {threshold:.2f}"))
         grid.add_row("state", Text(state.upper(), style=STATE_STYLE.get(state, "")))
         interim = self.interim() if state in ("listening", "thinking") else ""
         if interim:
@@ -119,6 +132,8 @@ class LiveView:
             if latency is not None:
                 grid.add_row("latency", Text(f"speech end -> reply {latency:.0f} ms"))
         parts = [grid]
-        if last is not None and last.spans:
-            parts.append(Text("\n".join(waterfall(last.spans, width=30)), style="dim"))
+        # The waterfall fits a tall terminal; on a short one it is in the scroll-back copy only.
+        if last is not None and last.spans and self.console.height >= grid.row_count + len(last.spans) + 4:
+            width = max(10, min(30, self.console.width - 51))
+            parts.append(Text("\n".join(waterfall(last.spans, width=width)), style="dim"))
         return Panel(Group(*parts), title="Proxima", subtitle="Ctrl-C quits", border_style=STATE_STYLE.get(state, ""))

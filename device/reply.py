@@ -15,8 +15,8 @@ def json_line(result: UtteranceResult) -> str:
     return json.dumps(result.to_json(), ensure_ascii=False)
 
 
-def human_text(result: UtteranceResult) -> str:
-    """Wake word, route, transcript, intent, reply, latency and waterfall."""
+def human_text(result: UtteranceResult, width: int = 40) -> str:
+    """Wake word, route, transcript, intent, reply, latency and waterfall (bars ``width`` characters)."""
     wake = f"{result.wake_word} ({result.wake_score:.2f})" if result.wake_word else "-"
     lines = [f"utterance {result.utterance_id}  wake word {wake}  route {result.route}"]
     lines.append(f"  heard:  {result.transcript or '(nothing)'}")
@@ -34,7 +34,7 @@ def human_text(result: UtteranceResult) -> str:
     if lat.get("speech_end_to_reply") is not None:
         lines.append(f"  latency: speech end -> reply {lat['speech_end_to_reply']:.0f} ms, endpoint -> reply {lat['endpoint_to_reply']:.0f} ms")
     lines.append(f"  trace {result.trace_id}")
-    lines += waterfall(result.spans)
+    lines += waterfall(result.spans, width=width)
     return "\n".join(lines)
 
 

@@ -93,12 +93,30 @@ class WakeWordDetector:
             raise ModelError(f"cannot load wake model(s) {', '.join(cfg.models)}: {' '.join(str(exc).split())}") from exc
         self.cfg = cfg
         self._silence = None
-        self._rule = FiringRule(cfg.thresholds, cfg.threshold, cfg.refractory_ms)
         self.model_names: list[str] = list(self._model.predict(np.zeros(1280, np.int16)))
         """Names detections carry: one per class of each loaded model."""
+        self.parents: dict[str, str] = {n: self._model.get_parent_model_from_label(n) or n for n in self.model_names}
+        """The model each class belongs to, e.g. ``5_minute_timer`` -> ``timer``."""
+        self._rule = FiringRule(self._per_class(cfg.thresholds), cfg.threshold, cfg.refractory_ms)
         self.scores: dict[str, float] = {}
         """Latest score per model, 0..1 (after the VAD gate)."""
         self.reset()
+
+    def _per_class(self, thresholds: Mapping[str, float]) -> dict[str, float]:
+        """Thresholds by class: a model's name (``timer``) stands for all its classes.
+
+        Raises:
+            ModelError: a name that is neither a loaded model nor one of its classes.
+        """
+        per_class: dict[str, float] = {}
+        for name, value in thresholds.items():
+            classes = [c for c, parent in self.parents.items() if name in (c, parent)]
+            if not classes:
+                loaded = ", ".join(sorted(set(self.parents.values())))
+                raise ModelError(f"--wake-threshold {name}={value}: no wake model {name!r} is loaded (loaded: {loaded}; "
+                                 "a model's classes, e.g. 5_minute_timer, may be named too)")
+            per_class.update(dict.fromkeys(classes, value))
+        return per_class
 
     def threshold(self, model: str) -> float:
         """Score at which ``model`` fires, 0..1."""

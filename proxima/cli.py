@@ -122,12 +122,17 @@ def _reply_voice(args, live_audio: bool):
     speaker = None
     if live_audio and not args.mute:
         speaker = Speaker(args.output_device)
+        if not speaker.available and args.output_device is not None:
+            raise UsageError(f"output device {args.output_device!r} cannot be used ({speaker.why_not}): "
+                             "'proxima devices' lists the output devices; or --mute")
         if not speaker.available:
             _status(f"proxima device: no audio output ({speaker.why_not}): replies are printed, not spoken "
                     "(--mute hides this note)")
             speaker = None
     writer = None
     if args.reply_dir is not None:
+        if args.reply_dir.exists() and not args.reply_dir.is_dir():
+            raise UsageError(f"--reply-dir {args.reply_dir} is a file, not a directory")
         try:
             writer = ReplyWriter(args.reply_dir)
         except OSError as exc:

@@ -45,14 +45,42 @@ def _threshold(text: str) -> tuple[str | None, float]:
 
 
 def _millis(text: str) -> float:
-    """argparse type: a positive duration in ms."""
+    """argparse type: a duration from one 80 ms frame to 10 minutes, in ms."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of milliseconds")
+    if not 80.0 <= value <= 600_000.0:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of milliseconds from 80 (one frame) to 600000")
     return value
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number from 1 to 1000."""
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 1000")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a duration from 0.1 s to 1 hour, in s."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0.1 to 3600")
+    return value
+
+
+def _voice(text: str) -> str:
+    """argparse type: a Piper ``.onnx`` voice with its ``.onnx.json`` beside it."""
+    path = Path(text)
+    if path.suffix != ".onnx" or not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Piper voice file (.onnx)")
+    if not Path(text + ".json").is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} has no {path.name}.json beside it (Piper's voice config)")
+    return text
 
 
 def _input_device(text: str) -> int | str:
@@ -120,7 +148,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--mute", action="store_true", help="do not speak replies (they are still printed)")
         sp.add_argument("--reply-dir", type=Path, metavar="DIR",
                         help="write each spoken reply as a WAV at the voice's own rate into DIR")
-        sp.add_argument("--voice", metavar="ONNX", help="Piper voice (.onnx, its .onnx.json beside it; default: joe)")
+        sp.add_argument("--voice", type=_voice, metavar="ONNX", help="Piper voice (.onnx, its .onnx.json beside it; default: joe)")
         sp.add_argument("--output-device", type=_input_device, metavar="INDEX_OR_NAME",
                         help="speaker for replies: a device index or (part of) its name (default: the system's)")
         sp.add_argument("--keep-going", action="store_true",
@@ -154,11 +182,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--tls-client-ca", type=Path, help="require client certificates signed by this CA (mutual TLS)")
     s.add_argument("--token", action="append", default=[], help="accept this bearer token (repeatable); none: no check")
     s.add_argument("--insecure", action="store_true", help="allow plaintext on a non-loopback host")
-    s.add_argument("--max-streams", type=int, default=8, help="streams served at once; more get RESOURCE_EXHAUSTED")
+    s.add_argument("--max-streams", type=_count, default=8, help="streams served at once; more get RESOURCE_EXHAUSTED")
     s.add_argument("--metrics-port", type=_port, help="serve Prometheus metrics on this port (0 picks one)")
     s.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="INFO logs one line per utterance (no words); DEBUG adds the transcript")
-    s.add_argument("--idle-timeout-s", type=float, default=10.0, help="end a stream silent this long (s)")
+    s.add_argument("--idle-timeout-s", type=_seconds, default=10.0, help="end a stream silent this long (s)")
     s.add_argument("--fault", metavar="KIND",
                    help="fault injection for tests: never-reply, stop-reading=S or delay-ms=N")
 
@@ -189,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--corpus", type=Path, help="the shared corpus (default: ../shared/corpus)")
     b.add_argument("--out", type=Path, default=Path("bench_out"), help="directory for plots (default: bench_out)")
     b.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
-    b.add_argument("--streams", type=int, default=6, help="bench load: up to this many concurrent streams")
+    b.add_argument("--streams", type=_count, default=6, help="bench load: up to this many concurrent streams")
     b.add_argument("--rtt-ms", type=_rtt, action="append", default=[], metavar="TIER=MS",
                    help="bench latency and report: simulated round trip to regional or cloud, ms "
                         "(default regional=15 cloud=120; 0: none)")
@@ -204,5 +232,5 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--cloud", type=_address, metavar="HOST:PORT")
     r.add_argument("--reply-dir", type=Path, metavar="DIR",
                    help="write each spoken reply as a WAV at the voice's own rate into DIR")
-    r.add_argument("--voice", metavar="ONNX", help="Piper voice for --reply-dir (default: joe)")
+    r.add_argument("--voice", type=_voice, metavar="ONNX", help="Piper voice for --reply-dir (default: joe)")
     return p

@@ -63,15 +63,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_plaintext(address: str, forced: bool) -> None:
-    """Refuse plaintext off loopback unless ``forced``.
+def check_plaintext(address: str, forced: bool, tls_hint: str = "--tls-ca CA") -> None:
+    """Refuse plaintext off loopback unless ``forced``; ``tls_hint`` names the TLS options of the caller's side.
 
     Raises:
         SecurityError: ``address`` is not loopback and nothing forces plaintext.
     """
     host = address.rpartition(":")[0]
     if not forced and not is_loopback(host):
-        raise SecurityError(f"{address} is not a loopback address: use TLS (--tls-ca ..., see 'proxima certs'), "
+        raise SecurityError(f"{address} is not a loopback address: use TLS ({tls_hint}, see 'proxima certs'), "
                             "or --insecure to force plaintext")
 
 

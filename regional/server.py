@@ -107,10 +107,17 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     """
     credentials = server_credentials(cfg.tls) if cfg.tls else None
     if credentials is None:
-        check_plaintext(f"{cfg.host}:{cfg.port}", cfg.insecure)
+        check_plaintext(f"{cfg.host}:{cfg.port}", cfg.insecure, tls_hint="--tls-cert CERT --tls-key KEY")
     provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file, otlp_endpoint)
     service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers, cfg.fault,
                                cfg.max_streams, cfg.idle_timeout_s)
+    metrics_port = None
+    if cfg.metrics_port is not None:  # before the gRPC server exists, so a failure leaves nothing running
+        try:
+            metrics_port = service.metrics.serve(cfg.metrics_port, cfg.host)
+        except OSError as exc:
+            raise ServeError(f"cannot serve metrics on {cfg.host}:{cfg.metrics_port} ({exc.strerror or exc}): "
+                             "choose another --metrics-port (0 picks a free one)") from exc
     health_servicer = health.aio.HealthServicer()
 
     server = grpc.aio.server(interceptors=[TokenInterceptor(cfg.tokens)] if cfg.tokens else None, options=[
@@ -153,9 +160,7 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
         await server.stop(None)
         raise
     service.transcriber = transcriber
-    metrics = ""
-    if cfg.metrics_port is not None:
-        metrics = f", metrics on http://{cfg.host}:{service.metrics.serve(cfg.metrics_port, cfg.host)}/metrics"
+    metrics = f", metrics on http://{cfg.host}:{metrics_port}/metrics" if metrics_port is not None else ""
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     print(f"proxima serve: {cfg.tier} tier listening on {cfg.host}:{port} (model {cfg.model}, beam {cfg.beam_size}"
           f"{metrics})", file=out, flush=True)

@@ -60,8 +60,35 @@ def test_usage_errors_are_one_line():
         (("device", "--wav", "x.wav", "--regional", "nonsense"), "is not an address: use HOST:PORT"),
         (("device", "--wav", "x.wav", "--cloud", "127.0.0.1:99999"), "(ports 1..65535)"),
         (("device", "--wav", "x.wav", "--wake-threshold", "1.5"), "not a score"),
+        (("device", "--wav", "x.wav", "--hangover-ms", "nan"), "from 80 (one frame) to 600000"),
+        (("device", "--wav", "x.wav", "--max-utterance-ms", "inf"), "from 80 (one frame) to 600000"),
+        (("device", "--wav", "x.wav", "--max-utterance-ms", "10"), "from 80 (one frame) to 600000"),
+        (("device", "--wav", "x.wav", "--voice", "/nonexistent.onnx"), "not a Piper voice file"),
+        (("serve", "--port", "0", "--max-streams", "0"), "not a whole number from 1 to 1000"),
+        (("serve", "--port", "0", "--idle-timeout-s", "nan"), "not a number of seconds"),
+        (("serve", "--port", "0", "--host", "10.255.255.1"), "use TLS (--tls-cert CERT --tls-key KEY"),
+        (("bench", "load", "--streams", "0"), "not a whole number from 1 to 1000"),
     ]:
         assert_one_line_error(proxima(*args, timeout=30), phrase)
+
+
+def test_bad_reply_options_are_one_line(tmp_path):
+    wav = str(REPO / "samples" / "what_time.wav")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert_one_line_error(proxima("device", "--fast", "--wav", wav, "--reply-dir", str(a_file)), "is a file, not a directory")
+    assert_one_line_error(proxima("device", "--wav", wav, "--output-device", "99"), "output device 99 cannot be used")
+    assert_one_line_error(proxima("device", "--fast", "--wav", wav, "--wake-threshold", "foo=0.5"),
+                          "no wake model 'foo' is loaded")
+
+
+def test_metrics_port_in_use_is_one_line():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert_one_line_error(proxima("serve", "--port", "0", "--metrics-port", str(port), timeout=120),
+                              f"cannot serve metrics on 127.0.0.1:{port}")
 
 
 def test_unwritable_trace_file(tmp_path):
