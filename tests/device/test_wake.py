@@ -87,6 +87,16 @@ def test_per_model_threshold_overrides_the_default():
     assert max(s["hey_mycroft"] for s in scores) < 1.0 or found
 
 
+def test_a_model_name_sets_the_threshold_of_all_its_classes():
+    d = WakeWordDetector(WakeConfig(models=("timer", "alexa"), thresholds={"timer": 0.3, "1_hour_timer": 0.9}))
+    timers = [n for n in d.model_names if d.parents[n] == "timer"]
+    assert len(timers) == 6 and d.parents["alexa"] == "alexa"
+    assert {n: d.threshold(n) for n in timers} == {**dict.fromkeys(timers, 0.3), "1_hour_timer": 0.9}
+    assert d.threshold("alexa") == 0.5
+    with pytest.raises(ModelError, match="no wake model 'hey_mycroft' is loaded"):
+        WakeWordDetector(WakeConfig(models=("alexa",), thresholds={"hey_mycroft": 0.3}))
+
+
 def test_unknown_and_missing_models_are_refused(tmp_path):
     with pytest.raises(ModelError, match="not bundled"):
         WakeWordDetector(WakeConfig(models=("hey_siri",)))
