@@ -13,6 +13,7 @@ result; their durations are the tier's own.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import IO, Sequence
@@ -30,6 +31,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # opentelemetry.sdk.util.ns_to_iso_str
 
+
+log = logging.getLogger(__name__)
 
 class TraceFileError(Exception):
     """A trace file cannot be read as spans; the message says which and why."""
@@ -79,7 +82,8 @@ def read_spans(paths: Sequence[str]) -> list[FileSpan]:
     for path in paths:
         try:
             with open(path, encoding="utf-8") as f:
-                lines = f.read().splitlines()
+                text = f.read()
+                lines = text.splitlines()
         except OSError as exc:
             raise TraceFileError(f"cannot read the trace file {path} ({exc.strerror or exc})") from None
         except UnicodeDecodeError:
@@ -90,6 +94,11 @@ def read_spans(paths: Sequence[str]) -> list[FileSpan]:
             try:
                 span = _parse(json.loads(line))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                if number == len(lines) and not text.endswith("\n"):
+                    # A writer killed mid-span leaves its last line cut off: the rest still reads.
+                    log.warning("%s: the last line (%d) is cut off (the writer stopped mid-line); skipped it",
+                                path, number)
+                    continue
                 why = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).split("\n")[0]
                 raise TraceFileError(f"{path} line {number} is not a span ({why}): "
                                      "expected the JSON lines that --trace-file writes") from None

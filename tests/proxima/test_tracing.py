@@ -237,6 +237,19 @@ def test_bad_trace_files_are_one_line(tmp_path, capsys):
     assert_one_line_error(capsys, ["trace"], "the following arguments are required: FILE")
 
 
+def test_a_last_line_cut_off_is_skipped_with_a_note(tmp_path, capsys, caplog):
+    """A device killed while writing a span leaves a partial last line; the rest still reads."""
+    good, _, ids = write_traces(tmp_path, [2100, 2500])
+    lines = good.read_text().splitlines()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40])
+    code, out, _ = cli(capsys, "trace", str(cut), "--json")
+    assert code == 0 and any("the last line (" in r.getMessage() and "cut off" in r.getMessage() for r in caplog.records)
+    assert [t["trace_id"] for t in json.loads(out)["traces"]] == ids
+    cut.write_text(lines[0][:40] + "\n" + "\n".join(lines[1:]) + "\n")  # cut off but not last: an error
+    assert_one_line_error(capsys, ["trace", str(cut)], "cut.jsonl line 1 is not a span")
+
+
 # -- stream time -------------------------------------------------------------------------
 
 def test_stream_clock_starts_at_the_first_frame_and_never_goes_back():
