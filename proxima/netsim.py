@@ -42,7 +42,8 @@ def parse_rtt(items: list[str] | None) -> dict[str, float]:
     over :data:`DEFAULT_RTT_MS` (a tier not named keeps its default), ms.
 
     Raises:
-        DistanceError: an unknown tier or a value that is not a number >= 0.
+        DistanceError: an unknown tier or a value that is not a number from 0 to 10,000
+            (beyond the device's deadlines, a round trip only times every call out).
     """
     rtt = dict(DEFAULT_RTT_MS)
     for item in items or ():
@@ -51,8 +52,8 @@ def parse_rtt(items: list[str] | None) -> dict[str, float]:
             ms = float(value)
         except ValueError:
             ms = -1.0
-        if tier not in rtt or not ms >= 0:
-            raise DistanceError(f"{item!r} is not TIER=MS with TIER regional or cloud and MS >= 0")
+        if tier not in rtt or not 0 <= ms <= 10_000:
+            raise DistanceError(f"{item!r} is not TIER=MS with TIER regional or cloud and MS from 0 to 10000")
         rtt[tier] = ms
     return rtt
 

@@ -103,6 +103,6 @@ def test_the_proxy_thread_reports_its_cpu_time(distance):
 def test_rtt_settings():
     assert parse_rtt(None) == DEFAULT_RTT_MS
     assert parse_rtt(["cloud=80", "regional=0"]) == {"regional": 0.0, "cloud": 80.0}
-    for bad in ("edge=5", "cloud=-1", "cloud=fast", "cloud"):
+    for bad in ("edge=5", "cloud=-1", "cloud=fast", "cloud", "cloud=nan", "cloud=1e9"):
         with pytest.raises(DistanceError):
             parse_rtt([bad])
