@@ -14,7 +14,7 @@ from conftest import AUSTEN_0880, corpus
 from device.config import UplinkConfig
 from device.source import read_audio
 from device.uplink import Uplink, stream_config
-from proxima.cli import _parser
+from proxima.cli_parser import parser
 from proxima.security import SecurityError
 from proxima.targets import HEALTH_SERVICE, TargetError, parse
 from proxima.tracing import StreamClock, make_provider
@@ -107,12 +107,12 @@ def test_bad_targets_are_refused(text):
 
 
 def test_command_line_takes_balanced_targets(capsys):
-    args = _parser().parse_args(["device", "--wav", "a.wav", "--insecure",
+    args = parser().parse_args(["device", "--wav", "a.wav", "--insecure",
                                  "--regional", "dns:///regional.proxima.svc.cluster.local:50051",
                                  "ipv4:127.0.0.1:5001,127.0.0.1:5002"])
     assert args.regional[0].startswith("dns:///") and args.regional[1].startswith("ipv4:")
     with pytest.raises(SystemExit) as exit_:
-        _parser().parse_args(["device", "--wav", "a.wav", "--regional", "ipv4:localhost:5001"])
+        parser().parse_args(["device", "--wav", "a.wav", "--regional", "ipv4:localhost:5001"])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "ipv4:localhost:5001" in err
