@@ -39,10 +39,12 @@ def level_dbfs(samples: np.ndarray) -> float:
 
 
 def _bar(fraction: float, style: str, mark: float | None = None) -> Text:
+    """A bar ``fraction`` full; ``mark`` (the threshold) shows as "│" while the bar is below it."""
     filled = max(0, min(BAR, round(fraction * BAR)))
     cells = ["█"] * filled + ["·"] * (BAR - filled)
-    if mark is not None:
-        cells[max(0, min(BAR - 1, round(mark * BAR) - 1))] = "│" if round(mark * BAR) > filled else cells[-1]
+    at = None if mark is None else max(1, min(BAR, round(mark * BAR)))
+    if at is not None and at > filled:
+        cells[at - 1] = "│"
     return Text("".join(cells[:filled]), style=style) + Text("".join(cells[filled:]), style="dim")
 
 

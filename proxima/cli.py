@@ -276,7 +276,6 @@ def _replay(args) -> int:
             regional, cloud = args.regional or [], args.cloud
         else:
             regional, cloud = _start_tiers(stack, [])
-        args.mute, args.output_device = True, None  # replay never plays; it may write replies
         pipeline = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=tuple(regional), cloud=cloud)),
                             voice=_reply_voice(args, live_audio=False))
         stack.callback(pipeline.close)

@@ -77,11 +77,7 @@ def encoder(codec: str) -> Encoder:
     Raises:
         ValueError: an unknown codec name.
     """
-    if codec == "pcm16":
-        return Pcm16Encoder()
-    if codec == "opus":
-        return OpusEncoder()
-    raise ValueError(f"unknown codec {codec!r}: use one of {', '.join(CODECS)}")
+    return _make(codec, {"pcm16": Pcm16Encoder, "opus": OpusEncoder})
 
 
 def decoder(codec: str) -> Decoder:
@@ -90,11 +86,13 @@ def decoder(codec: str) -> Decoder:
     Raises:
         ValueError: an unknown codec name.
     """
-    if codec == "pcm16":
-        return Pcm16Decoder()
-    if codec == "opus":
-        return OpusDecoder()
-    raise ValueError(f"unknown codec {codec!r}: use one of {', '.join(CODECS)}")
+    return _make(codec, {"pcm16": Pcm16Decoder, "opus": OpusDecoder})
+
+
+def _make(codec: str, kinds: dict):
+    if codec not in kinds:
+        raise ValueError(f"unknown codec {codec!r}: use one of {', '.join(CODECS)}")
+    return kinds[codec]()
 
 
 class Pcm16Encoder:
