@@ -42,6 +42,22 @@ class EndpointConfig:
     semantic: bool = False
     """Semantic endpointing: when the transcript at a pause is a complete,
     confident local command, end the utterance without waiting out the hangover."""
+    endpointing: str = "fixed"
+    """"fixed": the utterance ends after ``hangover_ms`` of silence. "smart": at a
+    ``turn_pause_ms`` pause Smart Turn v3.2 judges whether the turn is complete
+    (``device/turn.py``); if not, silence ends it after ``turn_fallback_ms``."""
+    turn_pause_ms: float = 400.0
+    """VAD pause at which Smart Turn is asked, ms. Pipecat asks at 0.2 s; on the
+    corpus (bench endpoint, 17 clips) 200 ms cut 4 clips early against the fixed
+    hangover's 1, and 400 ms cut the same 1 at a speech end -> endpoint p50 of
+    320 ms against 544 ms."""
+    turn_threshold: float = 0.5
+    """Smart Turn probability at or above which the turn is complete (the model's own cut, 0.5)."""
+    turn_fallback_ms: float = 1500.0
+    """In "smart" mode, the silence that ends a turn the model judged incomplete, ms
+    (longer than the 1.1 s pauses of a speaker reading a sentence)."""
+    turn_model: str | None = None
+    """Smart Turn ONNX file; None: the one set-up installed."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ wake word the reply contains; that detection is dropped too (the safe side).
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soxr
@@ -25,8 +26,17 @@ from device.events import AudioFrame
 from device.speech import Speech
 from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
 
+if TYPE_CHECKING:
+    from device.wake import WakeWordDetector
+
 OWN_VOICE_FRACTION = 0.5
 """A model fires on the reply when it scores at least this fraction of its threshold on it."""
+
+JUDGE_WAIT_S = 2.0
+"""How long a detection during a reply waits for the reply's scoring to finish, s.
+Scoring a reply takes a few ms per 80 ms of speech once the models are loaded;
+the microphone keeps 10 s of backlog, so the wait loses no audio. Past it the
+detection counts as the assistant's own voice (the safe side)."""
 
 
 class EchoGuard:
@@ -42,6 +52,10 @@ class EchoGuard:
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._ready.set()
+        # Load the models now, in the background: loaded at the first reply they
+        # delayed its scoring by seconds on a busy machine, and a user's wake word
+        # in that window was taken for the reply (barge-in failed at random).
+        threading.Thread(target=self._load, daemon=True, name="echo-models").start()
         self._own: frozenset[str] = frozenset()
         self.suppressed = 0
         """Detections dropped as the assistant's own voice."""
@@ -53,13 +67,17 @@ class EchoGuard:
         self._ready.clear()
         threading.Thread(target=self._score, args=(speech,), daemon=True, name="echo-reference").start()
 
-    def _score(self, speech: Speech) -> None:
+    def _load(self) -> "WakeWordDetector":
         from device.wake import WakeWordDetector
 
         with self._lock:
             if self._detector is None:
                 self._detector = WakeWordDetector(self._cfg)
-            detector = self._detector
+            return self._detector
+
+    def _score(self, speech: Speech) -> None:
+        detector = self._load()
+        with self._lock:
             detector.reset()
             audio = soxr.resample(speech.samples, speech.sample_rate, SAMPLE_RATE).astype(np.int16)
             best: dict[str, float] = {}
@@ -73,8 +91,9 @@ class EchoGuard:
             self._ready.set()
 
     def own_voice(self, model: str) -> bool:
-        """True when a detection by ``model`` during the reply is the reply itself
-        (also while the reply is still being scored: the safe side)."""
-        if not self._ready.is_set():
+        """True when a detection by ``model`` during the reply is the reply itself.
+        A reply still being scored is waited for up to ``JUDGE_WAIT_S``; past
+        that the detection is taken for the reply (the safe side)."""
+        if not self._ready.wait(JUDGE_WAIT_S):
             return True
         return model in self._own

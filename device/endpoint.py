@@ -5,12 +5,25 @@ Silero VAD (the ONNX model openWakeWord ships, run by onnxruntime) scores each
 non-speech following speech, after ``no_speech_timeout_ms`` with no speech at
 all, or at ``max_utterance_ms``. While a hangover runs, :attr:`Endpointer.paused`
 is true: the router uses that to start the local ASR early.
+
+With ``endpointing="smart"`` a pause of ``turn_pause_ms`` asks Smart Turn
+(``device/turn.py``) about the last 8 s of the utterance, once per pause: a
+complete turn ends the utterance at once ("smart_turn"); an incomplete one
+waits for speech to resume, or for ``turn_fallback_ms`` of silence.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
+import numpy as np
+
 from device.config import EndpointConfig
 from device.events import AudioFrame, Endpoint
+from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+
+TURN_WINDOW_FRAMES = 8 * SAMPLE_RATE // FRAME_SAMPLES
+"""Frames of audio kept for Smart Turn: its 8 s window."""
 
 
 class Endpointer:
@@ -21,6 +34,15 @@ class Endpointer:
 
         self.cfg = cfg
         self._vad = VAD()
+        self._turn = None
+        if cfg.endpointing == "smart":
+            from device.turn import SmartTurn
+
+            self._turn = SmartTurn(cfg.turn_model)
+        self._audio: deque[np.ndarray] = deque(maxlen=TURN_WINDOW_FRAMES)
+        self._asked_at: float | None = None
+        self.turn_probability: float | None = None
+        """Smart Turn's latest judgement of this utterance, 0..1; None when not asked."""
         self._start_ms = 0.0
         self.speech_end_ms: float | None = None
         """End of the last frame scored as speech, ms; None before any speech."""
@@ -32,6 +54,8 @@ class Endpointer:
         self._vad.reset_states()
         self._start_ms = at_ms
         self.speech_end_ms = None
+        self._audio.clear()
+        self._asked_at = self.turn_probability = None
 
     def process(self, frame: AudioFrame) -> Endpoint | None:
         """Score ``frame``; an :class:`Endpoint` when the utterance is over.
@@ -46,13 +70,27 @@ class Endpointer:
         if self.probability >= self.cfg.speech_threshold:
             self.speech_end_ms = frame.end_ms
         now = frame.end_ms
-        if self.speech_end_ms is not None and now - self.speech_end_ms >= self.cfg.hangover_ms:
+        self._audio.append(frame.samples)
+        if self._turn_complete(now):
+            return Endpoint("smart_turn", self.speech_end_ms, now)
+        hangover = self.cfg.turn_fallback_ms if self._turn is not None else self.cfg.hangover_ms
+        if self.speech_end_ms is not None and now - self.speech_end_ms >= hangover:
             return Endpoint("speech_end", self.speech_end_ms, now)
         if self.speech_end_ms is None and now - self._start_ms >= self.cfg.no_speech_timeout_ms:
             return Endpoint("no_speech", None, now)
         if now - self._start_ms >= self.cfg.max_utterance_ms:
             return Endpoint("max_length", self.speech_end_ms, now)
         return None
+
+    def _turn_complete(self, now: float) -> bool:
+        """Ask Smart Turn once per pause, when it reaches ``turn_pause_ms``."""
+        if self._turn is None or self.speech_end_ms is None or self._asked_at == self.speech_end_ms:
+            return False
+        if now - self.speech_end_ms < self.cfg.turn_pause_ms:
+            return False
+        self._asked_at = self.speech_end_ms
+        self.turn_probability = self._turn.complete(np.concatenate(self._audio))
+        return self.turn_probability >= self.cfg.turn_threshold
 
     @property
     def paused(self) -> bool:

@@ -42,7 +42,8 @@ class Endpoint:
     """The endpointer's decision that the utterance is over."""
 
     reason: str
-    """"speech_end" (hangover elapsed), "semantic" (a confident command at a pause),
+    """"speech_end" (hangover elapsed), "smart_turn" (Smart Turn judged the turn complete
+    at a pause), "semantic" (a confident command at a pause),
     "no_speech" (timeout), "max_length" or "stream_end"."""
     speech_end_ms: float | None
     """End of the last frame the VAD scored as speech, ms; None when there was none."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from contextlib import ExitStack
 from dataclasses import replace
@@ -67,12 +68,37 @@ def _device_config(args, regional: list[str], cloud: str | None):
                       threshold=next((t for name, t in reversed(args.wake_threshold) if name is None), 0.5),
                       thresholds={name: t for name, t in args.wake_threshold if name})
     endpoint = EndpointConfig(hangover_ms=args.hangover_ms, no_speech_timeout_ms=args.no_speech_timeout_ms,
-                              max_utterance_ms=args.max_utterance_ms, semantic=args.semantic_endpoint)
+                              max_utterance_ms=args.max_utterance_ms, semantic=args.semantic_endpoint,
+                              endpointing=args.endpointing, turn_model=args.turn_model)
     tls_ca, tls_cert, tls_key = (getattr(args, k, None) for k in ("tls_ca", "tls_cert", "tls_key"))
-    uplink = UplinkConfig(regional=tuple(regional), cloud=cloud, token=getattr(args, "token", None),
+    uplink = UplinkConfig(regional=tuple(regional), cloud=cloud, token=_device_token(args),
                           tls=TlsFiles(tls_ca, tls_cert, tls_key) if tls_ca else None,
                           insecure=getattr(args, "insecure", False), codec=args.codec)
     return DeviceConfig(wake=wake, endpoint=endpoint, uplink=uplink, policy=args.policy, local_model=args.local_model)
+
+
+def _device_token(args) -> str | None:
+    """``device``'s bearer token: --token, else --token-file's first token line, else $PROXIMA_TOKEN
+    (the last two keep it off the command line, which ps shows to every user); None for demo."""
+    from proxima.security import read_token_file
+
+    if not hasattr(args, "token"):  # demo: its own loopback tiers check no token
+        return None
+    if args.token_file is not None:
+        return read_token_file(args.token_file)[0]
+    return args.token or os.environ.get("PROXIMA_TOKEN", "").strip() or None
+
+
+def _serve_tokens(args) -> frozenset[str]:
+    """``serve``'s accepted tokens: --token, --token-file's lines and $PROXIMA_TOKENS
+    (comma-separated) together; empty: no token is checked."""
+    from proxima.security import read_token_file
+
+    tokens = list(args.token)
+    if args.token_file is not None:
+        tokens += read_token_file(args.token_file)
+    tokens += os.environ.get("PROXIMA_TOKENS", "").split(",")
+    return frozenset(t.strip() for t in tokens if t.strip())
 
 
 def _run_device(args, wav: list[str] | None, regional: list[str], cloud: str | None) -> int:
@@ -155,7 +181,7 @@ def _serve(args) -> int:
 
     tls = TlsFiles(args.tls_client_ca, args.tls_cert, args.tls_key) if args.tls_cert or args.tls_key else None
     cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, fault=args.fault,
-                  tls=tls, tokens=frozenset(args.token), insecure=args.insecure,
+                  tls=tls, tokens=_serve_tokens(args), insecure=args.insecure,
                   max_streams=args.max_streams, idle_timeout_s=args.idle_timeout_s, metrics_port=args.metrics_port)
     logging.getLogger("proxima").setLevel(args.log_level)
     trace_file = _open_trace(args.trace_file)

@@ -124,6 +124,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def device_options(sp: argparse.ArgumentParser) -> None:
+        from device.config import EndpointConfig
+
         sp.add_argument("--policy", default="parallel", choices=["parallel", "local-first", "remote-only", "local-only"])
         sp.add_argument("--json", action="store_true", help="one JSON object per utterance")
         sp.add_argument("--fast", action="store_true", help="play files as fast as the pipeline takes them")
@@ -140,6 +142,10 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--max-utterance-ms", type=_millis, default=15000.0, help="longest utterance (ms)")
         sp.add_argument("--semantic-endpoint", action="store_true",
                         help="end at a pause when the words so far are a confident device command")
+        sp.add_argument("--endpointing", default=EndpointConfig.endpointing, choices=["fixed", "smart"],
+                        help="end of turn: fixed (silence of --hangover-ms) or smart (Smart Turn v3.2 at a 400 ms "
+                             "pause, 1.5 s of silence when it judges the turn incomplete)")
+        sp.add_argument("--turn-model", metavar="FILE", help="Smart Turn ONNX file (default: the one set-up installed)")
         sp.add_argument("--local-model", default="tiny.en", help="on-device Whisper: tiny.en, a directory or a name")
         sp.add_argument("--codec", default="pcm16", choices=["pcm16", "opus"],
                         help="uplink audio: pcm16 (LINEAR16, 256 kbit/s) or opus (about 32 kbit/s)")
@@ -165,7 +171,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--tls-ca", type=Path, help="CA certificate that signed the tiers' certificates (enables TLS)")
     d.add_argument("--tls-cert", type=Path, help="client certificate, for tiers that require mutual TLS")
     d.add_argument("--tls-key", type=Path, help="client private key")
-    d.add_argument("--token", help="this device's bearer token")
+    token = d.add_mutually_exclusive_group()
+    token.add_argument("--token", help="this device's bearer token (shown by ps: prefer --token-file or "
+                                       "the PROXIMA_TOKEN environment variable, used when neither option is given)")
+    token.add_argument("--token-file", type=Path, metavar="PATH",
+                       help="read this device's bearer token from PATH: its first line that is not blank or a # comment")
     d.add_argument("--insecure", action="store_true", help="allow plaintext to non-loopback tiers")
     device_options(d)
 
@@ -180,7 +190,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--tls-cert", type=Path, help="server certificate (enables TLS)")
     s.add_argument("--tls-key", type=Path, help="server private key")
     s.add_argument("--tls-client-ca", type=Path, help="require client certificates signed by this CA (mutual TLS)")
-    s.add_argument("--token", action="append", default=[], help="accept this bearer token (repeatable); none: no check")
+    s.add_argument("--token", action="append", default=[],
+                   help="accept this bearer token (repeatable; shown by ps: prefer --token-file or PROXIMA_TOKENS). "
+                        "--token, --token-file and PROXIMA_TOKENS (comma-separated) add up; none at all: no check")
+    s.add_argument("--token-file", type=Path, metavar="PATH",
+                   help="also accept the tokens in PATH, one a line (blank lines and # comments are skipped)")
     s.add_argument("--insecure", action="store_true", help="allow plaintext on a non-loopback host")
     s.add_argument("--max-streams", type=_count, default=8, help="streams served at once; more get RESOURCE_EXHAUSTED")
     s.add_argument("--metrics-port", type=_port, help="serve Prometheus metrics on this port (0 picks one)")

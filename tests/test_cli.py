@@ -110,3 +110,9 @@ def test_unknown_wake_model_is_one_line(tmp_path):
     fake = tmp_path / "mine.onnx"
     fake.write_bytes(b"not a model")
     assert_one_line_error(proxima("device", "--fast", "--wav", wav, "--wake-model", str(fake)), "cannot load wake model")
+
+
+def test_smart_endpointing_with_a_missing_turn_model(tmp_path):
+    proc = proxima("device", "--endpointing", "smart", "--turn-model", str(tmp_path / "none.onnx"),
+                   "--policy", "local-only", "--mute", "--wav", corpus(WAKE_MYCROFT))
+    assert_one_line_error(proc, "no Smart Turn model")

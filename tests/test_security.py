@@ -1,4 +1,5 @@
-"""TLS, mutual TLS and bearer tokens on real tiers; plaintext only on loopback."""
+"""TLS, mutual TLS and bearer tokens (from the command line, a file or the
+environment) on real tiers; plaintext only on loopback."""
 
 from __future__ import annotations
 
@@ -6,15 +7,20 @@ import grpc
 import numpy as np
 import pytest
 
-from conftest import AUSTEN_0880, WAKE_MYCROFT, run_files
+from conftest import AUSTEN_0880, WAKE_MYCROFT, corpus, run_files
 from device.uplink import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima.audio import to_bytes
-from proxima.security import SecurityError, TlsFiles, channel_credentials, check_plaintext, make_dev_certs
+from proxima.cli import _device_config
+from proxima.cli_parser import parser
+from proxima.security import (SecurityError, TlsFiles, TokenInterceptor, channel_credentials, check_plaintext,
+                              make_dev_certs)
 from proxima.tiers import TierProcess
 
 TOKEN = "device-7-secret"
+FILE_TOKENS = ("device-8-from-file", "device-9-from-file")
+ENV_TOKENS = ("device-10-from-env", "device-11-from-env")
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +31,23 @@ def certs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def mtls_tier(certs):
-    """A regional tier on TLS that requires client certificates and a token."""
-    with TierProcess("regional", extra_args=("--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key"),
-                                             "--tls-client-ca", str(certs / "ca.pem"), "--token", TOKEN)) as tier:
-        yield tier.address
+def token_file(tmp_path_factory):
+    """FILE_TOKENS one a line, between a comment and blank lines."""
+    path = tmp_path_factory.mktemp("tokens") / "tokens.txt"
+    path.write_text("# devices of the kitchen\n\n" + "\n".join(f"  {t}  " for t in FILE_TOKENS) + "\n\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def mtls_tier(certs, token_file):
+    """A regional tier on TLS that requires client certificates and a token,
+    given three ways at once: --token, --token-file and PROXIMA_TOKENS."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PROXIMA_TOKENS", ",".join(ENV_TOKENS))
+        with TierProcess("regional", extra_args=(
+                "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key"),
+                "--tls-client-ca", str(certs / "ca.pem"), "--token", TOKEN, "--token-file", str(token_file))) as tier:
+            yield tier.address
 
 
 def client_tls(certs, with_cert=True):
@@ -62,6 +80,65 @@ def test_missing_or_wrong_token_is_unauthenticated(mtls_tier, certs, metadata, p
 def test_right_token_is_served(mtls_tier, certs):
     final = call(mtls_tier, client_tls(certs), (("authorization", f"Bearer {TOKEN}"),))[-1]
     assert final.transcript.is_final and final.utterance_id == "u-sec"
+
+
+@pytest.mark.parametrize("token", [TOKEN, *FILE_TOKENS, *ENV_TOKENS])
+def test_tokens_from_the_command_line_a_file_and_the_environment_add_up(mtls_tier, certs, token):
+    final = call(mtls_tier, client_tls(certs), (("authorization", f"Bearer {token}"),))[-1]
+    assert final.transcript.is_final
+
+
+def device_token(*argv: str) -> str | None:
+    """The token ``proxima device ARGV`` would send."""
+    args = parser().parse_args(["device", "--wav", "x.wav", *argv])
+    return _device_config(args, [], None).uplink.token
+
+
+def test_device_token_from_a_file_authenticates(mtls_tier, certs, token_file):
+    token = device_token("--token-file", str(token_file))
+    assert token == FILE_TOKENS[0]  # the first non-empty, non-comment line
+    assert call(mtls_tier, client_tls(certs), (("authorization", f"Bearer {token}"),))[-1].transcript.is_final
+
+
+def test_device_token_from_the_environment_authenticates(mtls_tier, certs, monkeypatch):
+    monkeypatch.setenv("PROXIMA_TOKEN", ENV_TOKENS[1])
+    token = device_token()
+    assert token == ENV_TOKENS[1]
+    assert device_token("--token", TOKEN) == TOKEN  # the option wins over the environment
+    assert call(mtls_tier, client_tls(certs), (("authorization", f"Bearer {token}"),))[-1].transcript.is_final
+
+
+def test_token_comparison_checks_every_known_token(monkeypatch):
+    import hmac
+
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: compared.append(b) or real(a, b))
+    interceptor = TokenInterceptor(frozenset({TOKEN, *FILE_TOKENS}))
+    assert interceptor.known(TOKEN) and interceptor.known(FILE_TOKENS[1])
+    assert not interceptor.known("device-7-secreT") and not interceptor.known("") and not interceptor.known(TOKEN + "x")
+    assert len(compared) == 5 * 3, "each token is compared with all three, a match does not stop the loop"
+
+
+@pytest.mark.parametrize("command", [("serve", "--port", "0"), ("device", "--wav", WAKE_MYCROFT)])
+def test_missing_or_empty_token_file_is_one_line(tmp_path, command):
+    from test_cli import assert_one_line_error, proxima
+
+    command = tuple(str(corpus(a)) if a == WAKE_MYCROFT else a for a in command)  # a real file: it is checked first
+    missing = tmp_path / "nope.txt"
+    assert_one_line_error(proxima(*command, "--token-file", str(missing), timeout=60),
+                          f"cannot read the token file {missing} (No such file or directory)")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# no token yet\n\n")
+    assert_one_line_error(proxima(*command, "--token-file", str(empty), timeout=60), "holds no token")
+
+
+def test_help_names_the_token_file_and_environment():
+    from test_cli import proxima
+
+    assert "PROXIMA_TOKENS" in proxima("serve", "--help", timeout=60).stdout
+    device_help = proxima("device", "--help", timeout=60).stdout
+    assert "PROXIMA_TOKEN " in device_help.replace("\n", " ") and "--token-file" in device_help
 
 
 def test_client_without_certificate_is_refused(mtls_tier, certs):

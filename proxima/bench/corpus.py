@@ -20,7 +20,7 @@ class Entry:
     rel: str
     """Path relative to the corpus, as in the manifest."""
     kind: str
-    """"wakeword", "speech", "negative", "nlu-tests" or "license"."""
+    """"wakeword", "speech", "negative", "noise", "nlu-tests" or "license"."""
     expected: str
     """Reference transcript, wake phrase or expected result."""
     reference_source: str

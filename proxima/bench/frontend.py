@@ -16,7 +16,7 @@ process, ``proxima device --policy local-only --fast``, answering the samples/
 commands: every wake model, the VAD and the local Whisper (tiny.en) loaded and
 used; Python and the libraries included.
 
-Audio: the corpus's wake-word, speech and negative clips (``opts.limit`` caps
+Audio: the corpus's wake-word, speech, negative and noise clips (``opts.limit`` caps
 the clips per kind), decoded to 16 kHz mono, resampled to 48 kHz float32
 offline so that the capture stage converts real microphone-shaped blocks.
 """
@@ -45,7 +45,8 @@ MIC_RATE = 48_000
 """Capture rate the benchmark's microphone blocks have, Hz."""
 MIC_BLOCK = 512
 """Samples per capture block (a common PortAudio period)."""
-KINDS = ("wakeword", "speech", "negative")
+KINDS = ("wakeword", "speech", "negative", "noise")
+"""Manifest kinds of recordings the benchmark listens to."""
 FRAME_MS = FRAME_SAMPLES * 1000 / SAMPLE_RATE
 
 

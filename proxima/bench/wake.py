@@ -13,7 +13,7 @@ wake-word-benchmark clips say only "jarvis", so ``hey_jarvis`` is reported on
 them under its own key, as a partial match)::
 
     {"alexa": {"threshold": 0.5, "positives": 21, "recall": 0.9524,
-               "negative_hours": 0.04893, "false_accepts": 0, "fa_per_hour": 0.0,
+               "negative_hours": 0.93, "false_accepts": 0, "fa_per_hour": 0.0,
                "missed": ["wake-word-benchmark/alexa/15.flac"], "false_accept_clips": []},
      "hey_mycroft": {...},
      "hey_jarvis (jarvis clips, partial match)": {...},
@@ -21,8 +21,8 @@ them under its own key, as a partial match)::
 
 ``_det_curve`` (underscore: not a model) is the path of the PNG: false-reject
 rate against false accepts per hour. A model's negative audio is every clip
-that does not contain its wake word: negatives, all speech, and the other
-models' wake word clips; its hours count the recordings only, not the silence
+that does not contain its wake word: negatives, background noise, all speech,
+and the other models' wake word clips; its hours count the recordings only, not the silence
 played around them.
 """
 
@@ -50,8 +50,9 @@ TARGETS = {
 }
 """Report key -> (openWakeWord model, the corpus's expected text of its positives)."""
 
-AUDIO_KINDS = ("wakeword", "speech", "negative")
-"""Manifest kinds that are recordings (the others are NLU tests and licences)."""
+AUDIO_KINDS = ("wakeword", "speech", "negative", "noise")
+"""Manifest kinds that are recordings (the others are NLU tests and licences).
+``noise`` is real background noise with no speech meant: negative audio for every model."""
 
 SWEEP = (0.001, 0.002, 0.005, 0.01, 0.02, *np.round(np.arange(0.05, 0.951, 0.05), 2).tolist(), 0.99)
 """Thresholds of the detection-error curve, 0..1. The scores are nearly all

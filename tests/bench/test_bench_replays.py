@@ -13,6 +13,10 @@ def test_bench_endpoint_reports_each_hangover():
     p50 = [settings[h]["speech_end_to_endpoint_ms"]["p50"] for h in ("400", "640", "900")]
     assert all(s["clips"] == 3 for s in settings.values())
     assert p50 == sorted(p50) and p50[0] < p50[-1], "a longer hangover decides later"
+    smart = report["smart_turn"]
+    assert smart["clips"] == 3 and set(smart) >= {"speech_end_to_endpoint_ms", "early", "early_clips", "by_reason"}
+    assert sum(smart["by_reason"].values()) == 3 and set(smart["by_reason"]) <= {"smart_turn", "speech_end"}
+    assert smart["early"] == len(smart["early_clips"])
 
 
 def test_bench_local_reports_latency_and_bare_asr():

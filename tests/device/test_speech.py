@@ -123,21 +123,46 @@ def room(audio) -> StandInSoundDevice:
     return StandInSoundDevice(mic, out, default_input=0, default_output=1, echo=0.5)
 
 
-@pytest.mark.timeout(180)
+def _count_fired_while_speaking(pipeline: Pipeline) -> list:
+    """Wrap the wake stage: the models that fired while the reply was heard (before the echo guard judged)."""
+    fired, process = [], pipeline.wake.process
+
+    def counted(frame):
+        detection = process(frame)
+        if detection is not None and pipeline.voice.speaker.busy(pipeline.cfg.echo_tail_ms / 1000.0):
+            fired.append(detection.model)
+        return detection
+
+    pipeline.wake.process = counted
+    return fired
+
+
+@pytest.mark.timeout(300)
 def test_the_assistant_does_not_wake_itself(tiers):
-    """The weather reply says "weather", which fires the bundled weather model in the room."""
+    """The weather reply says "weather", which fires the bundled weather model in the room.
+
+    Whether the room's echo crosses the threshold depends on where it falls
+    against the 80 ms frames (peaks of 0.29 and 0.73 in two runs of the same
+    clip), so the scene is played again, up to 3 times, until the echo fires;
+    every run must be free of self-wake.
+    """
     audio = at_48k(0.3, str(SAMPLES / "weather_tomorrow.wav"), 12.0)
-    sd = room(audio)
-    pipeline = _room_pipeline(tiers, sd)
-    try:
-        results = _listen(pipeline, sd, len(audio) / 48000)
-        assert [r.route for r in results] == ["regional"], [(r.route, r.transcript) for r in results]
-        assert "weather" in results[0].reply.lower()
-        assert sd.outputs and sd.outputs[0].completed, "the reply was played to its end"
-        assert pipeline.echo.suppressed >= 1, "the echo of the reply fired a wake model and was dropped"
-        assert pipeline.echo.barge_ins == 0
-    finally:
-        pipeline.close()
+    for _ in range(3):
+        sd = room(audio)
+        pipeline = _room_pipeline(tiers, sd)
+        fired = _count_fired_while_speaking(pipeline)
+        try:
+            results = _listen(pipeline, sd, len(audio) / 48000)
+            assert [r.route for r in results] == ["regional"], [(r.route, r.transcript) for r in results]
+            assert "weather" in results[0].reply.lower()
+            assert sd.outputs and sd.outputs[0].completed, "the reply was played to its end"
+            assert pipeline.echo.suppressed == len(fired), "every detection of the reply's echo was dropped"
+            assert pipeline.echo.barge_ins == 0
+        finally:
+            pipeline.close()
+        if fired:
+            break
+    assert fired == ["weather"] * len(fired) and fired, "the reply's echo fired the weather model in one of 3 runs"
 
 
 @pytest.mark.timeout(180)

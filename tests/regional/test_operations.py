@@ -1,8 +1,10 @@
 """Operations of a real tier: reflection, Prometheus metrics, draining on
-SIGTERM, and logs keyed by utterance id without the words."""
+SIGTERM, and logs keyed by utterance id without the words (finished and
+cancelled streams alike)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import signal
 import threading
@@ -52,8 +54,7 @@ def test_metrics_and_logs_after_an_utterance(tier):
     with grpc.insecure_channel(tier.address) as ch:
         final = list(pb_grpc.AssistantStub(ch).Converse(requests("u-ops", audio), timeout=30))[-1]
     assert "young man" in final.transcript.text.lower()
-    url = re.search(r"metrics on (http://\S+)\)", "\n".join(tier.output)).group(1)
-    text = urllib.request.urlopen(url, timeout=5).read().decode()
+    text = metrics_text(tier)
     assert re.search(r'proxima_utterances_total\{tier="regional"\} [1-9]', text)
     assert 'proxima_stage_seconds_count{stage="asr",tier="regional"}' in text
     assert 'proxima_active_streams{tier="regional"} 0.0' in text
@@ -61,6 +62,52 @@ def test_metrics_and_logs_after_an_utterance(tier):
     logged = [line for line in tier.output if "utterance=u-ops" in line]
     assert logged, "one INFO line keyed by the utterance id"
     assert not any("young" in line.lower() for line in tier.output), "no words at INFO"
+
+
+def metrics_text(tier) -> str:
+    url = re.search(r"metrics on (http://\S+)\)", "\n".join(tier.output)).group(1)
+    return urllib.request.urlopen(url, timeout=5).read().decode()
+
+
+def wait_for_line(tier, phrase, timeout_s=10.0) -> str:
+    """The tier's first output line containing ``phrase``, waiting up to ``timeout_s`` s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if found := [line for line in tier.output if phrase in line]:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no line with {phrase!r} in the tier's output: {tier.output[-5:]}")
+
+
+def test_a_cancel_message_is_logged_and_counted(tier):
+    audio = read_audio(corpus(CLIP))[:16000]
+    cancel = pb.ConverseRequest(cancel=pb.Cancel(reason="answered on the device"))
+    with grpc.insecure_channel(tier.address) as ch:
+        stream = itertools.chain(itertools.islice(requests("u-cancel-msg", audio), 2), [cancel])
+        assert list(pb_grpc.AssistantStub(ch).Converse(stream, timeout=30)) == []
+    line = wait_for_line(tier, "utterance=u-cancel-msg")
+    assert "cancelled=message" in line and "audio_ms=1000" in line
+    assert re.search(r'proxima_cancelled_streams_total\{how="message",tier="regional"\} [1-9]', metrics_text(tier))
+
+
+def test_a_call_cancelled_by_the_client_is_logged_and_counted(tier):
+    audio = read_audio(corpus(CLIP))[:16000]
+    hold = threading.Event()
+
+    def stream():  # config and one second of audio, then nothing until the call is cancelled
+        yield from itertools.islice(requests("u-cancel-rpc", audio), 2)
+        hold.wait(30)
+
+    with grpc.insecure_channel(tier.address) as ch:
+        call = pb_grpc.AssistantStub(ch).Converse(stream(), timeout=30)
+        time.sleep(1.0)  # the tier has read the config and the audio
+        call.cancel()
+        hold.set()
+        line = wait_for_line(tier, "utterance=u-cancel-rpc")
+    assert "cancelled=rpc" in line and "audio_ms=1000" in line
+    text = metrics_text(tier)
+    assert re.search(r'proxima_cancelled_streams_total\{how="rpc",tier="regional"\} [1-9]', text)
+    assert 'proxima_active_streams{tier="regional"} 0.0' in text
 
 
 def test_sigterm_drains_the_stream_in_flight():
