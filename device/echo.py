@@ -15,7 +15,9 @@ wake word the reply contains; that detection is dropped too (the safe side).
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +27,8 @@ from device.config import WakeConfig
 from device.events import AudioFrame
 from device.speech import Speech
 from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from device.wake import WakeWordDetector
@@ -61,6 +65,8 @@ class EchoGuard:
         """Detections dropped as the assistant's own voice."""
         self.barge_ins = 0
         """Detections that stopped a reply."""
+        self.scoring_s: float | None = None
+        """How long scoring the last reply took, s (None before the first)."""
 
     def expect(self, speech: Speech) -> None:
         """A reply is about to play: score it (returns at once; scoring runs on a thread)."""
@@ -77,6 +83,7 @@ class EchoGuard:
 
     def _score(self, speech: Speech) -> None:
         detector = self._load()
+        started = time.monotonic()
         with self._lock:
             detector.reset()
             audio = soxr.resample(speech.samples, speech.sample_rate, SAMPLE_RATE).astype(np.int16)
@@ -88,6 +95,8 @@ class EchoGuard:
                 for model, score in detector.scores.items():
                     best[model] = max(best.get(model, 0.0), score)
             self._own = frozenset(m for m, s in best.items() if s >= OWN_VOICE_FRACTION * detector.threshold(m))
+            self.scoring_s = round(time.monotonic() - started, 3)
+            log.debug("reply scored in %.3f s: it fires %s", self.scoring_s, sorted(self._own) or "no model")
             self._ready.set()
 
     def own_voice(self, model: str) -> bool:

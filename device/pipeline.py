@@ -112,6 +112,7 @@ class Pipeline:
             return detection
         if self.echo.own_voice(detection.model):
             self.echo.suppressed += 1
+            self.wake.dismiss(detection)
             return None
         self.echo.barge_ins += 1
         self.voice.speaker.stop()

@@ -52,16 +52,25 @@ class FiringRule:
     def __init__(self, thresholds: Mapping[str, float], default: float, refractory_ms: float) -> None:
         self.thresholds, self.default, self.refractory_ms = thresholds, default, refractory_ms
         self.quiet_until = -1.0
+        self.muted: dict[str, float] = {}
+        """Model -> stream time until which it alone stays quiet (a dismissed detection), ms."""
 
     def decide(self, scores: Mapping[str, float], end_ms: float) -> str | None:
         """The model that fires on the frame ending at ``end_ms`` (ms), or None."""
         if end_ms < self.quiet_until:
             return None
-        firing = {k: v for k, v in scores.items() if v >= self.thresholds.get(k, self.default)}
+        firing = {k: v for k, v in scores.items()
+                  if v >= self.thresholds.get(k, self.default) and end_ms >= self.muted.get(k, -1.0)}
         if not firing:
             return None
         self.quiet_until = end_ms + self.refractory_ms
         return max(firing, key=firing.__getitem__)
+
+    def dismiss(self, model: str, end_ms: float) -> None:
+        """A detection of ``model`` at ``end_ms`` was not a wake word (the assistant's own
+        voice): the other models may fire at once; ``model`` stays quiet for the refractory period."""
+        self.quiet_until = -1.0
+        self.muted[model] = end_ms + self.refractory_ms
 
 
 class WakeWordDetector:
@@ -142,6 +151,13 @@ class WakeWordDetector:
             vad.reset_states()
             vad.prediction_buffer.clear()
         self._rule.quiet_until = -1.0
+        self._rule.muted.clear()
+
+    def dismiss(self, detection: WakeDetection) -> None:
+        """``detection`` was the assistant's own voice: it must not hold back a user's
+        wake word for the refractory period (a dropped "weather" in the reply's echo
+        swallowed a "hey mycroft" said 1 s later). See :meth:`FiringRule.dismiss`."""
+        self._rule.dismiss(detection.model, detection.end_ms)
 
     def process(self, frame: AudioFrame) -> WakeDetection | None:
         """Score ``frame`` (``int16[1280]``); the best model at or above its threshold fires,

@@ -111,3 +111,16 @@ def test_custom_onnx_model_by_path():
     custom = WakeWordDetector(WakeConfig(models=(path,)))
     found, _ = detections(custom, "openwakeword/tests/data/hey_mycroft_test.wav")
     assert [d.model for d in found] == ["hey_mycroft_v0.1"]
+
+
+def test_a_dismissed_detection_holds_back_only_its_own_model():
+    from device.wake import FiringRule
+
+    rule = FiringRule({}, 0.5, 2000.0)
+    assert rule.decide({"weather": 0.9, "hey_mycroft": 0.0}, 80.0) == "weather"
+    assert rule.decide({"weather": 0.0, "hey_mycroft": 0.9}, 160.0) is None  # the refractory period
+    rule.dismiss("weather", 80.0)  # it was the assistant's own voice
+    assert rule.decide({"weather": 0.9, "hey_mycroft": 0.0}, 240.0) is None  # still quiet itself
+    assert rule.decide({"weather": 0.9, "hey_mycroft": 0.9}, 320.0) == "hey_mycroft"
+    assert rule.decide({"weather": 0.9, "hey_mycroft": 0.0}, 2240.0) is None  # hey_mycroft's refractory, to 2320
+    assert rule.decide({"weather": 0.9, "hey_mycroft": 0.0}, 2400.0) == "weather"
