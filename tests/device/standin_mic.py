@@ -30,13 +30,13 @@ Hardware faults, per device:
   stream as PortAudio does (inactive, ``finished_callback`` called, ``abort``
   raising ``PortAudioError``); ``"silent"`` stops the callbacks while the
   stream still claims to be active;
-- ``interrupt_after_s``: Ctrl-C (``_thread.interrupt_main``) once that much
+- ``interrupt_after_s``: Ctrl-C (SIGINT to the main thread) once that much
   audio has been delivered, as a person ends a microphone session.
 """
 
 from __future__ import annotations
 
-import _thread
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -138,7 +138,10 @@ class StandInStream:
                         self._finished()
                 return
             if dev.interrupt_after_s is not None and t >= dev.interrupt_after_s:
-                _thread.interrupt_main()
+                # A real SIGINT to the main thread, as a terminal's Ctrl-C: it wakes a main thread
+                # blocked waiting for audio. _thread.interrupt_main() only set a flag, which a
+                # waiting main thread saw after its 2 s stall timeout, so the stall error won at random.
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
                 return
             if dev.stall_at_s is not None and t >= dev.stall_at_s and not stalled:
                 time.sleep(dev.stall_ms / 1000.0 / self._speed)
