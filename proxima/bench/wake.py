@@ -13,7 +13,7 @@ wake-word-benchmark clips say only "jarvis", so ``hey_jarvis`` is reported on
 them under its own key, as a partial match)::
 
     {"alexa": {"threshold": 0.5, "positives": 21, "recall": 0.9524,
-               "negative_hours": 0.93, "false_accepts": 0, "fa_per_hour": 0.0,
+               "negative_hours": 1.17817, "false_accepts": 0, "fa_per_hour": 0.0,
                "missed": ["wake-word-benchmark/alexa/15.flac"], "false_accept_clips": []},
      "hey_mycroft": {...},
      "hey_jarvis (jarvis clips, partial match)": {...},
