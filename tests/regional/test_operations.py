@@ -100,7 +100,11 @@ def test_a_call_cancelled_by_the_client_is_logged_and_counted(tier):
 
     with grpc.insecure_channel(tier.address) as ch:
         call = pb_grpc.AssistantStub(ch).Converse(stream(), timeout=30)
-        time.sleep(1.0)  # the tier has read the config and the audio
+        # The tier has read the config and the audio: its stream is open and a second has passed.
+        deadline = time.monotonic() + 20
+        while 'proxima_active_streams{tier="regional"} 1.0' not in metrics_text(tier) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
         call.cancel()
         hold.set()
         line = wait_for_line(tier, "utterance=u-cancel-rpc")
