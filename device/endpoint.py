@@ -70,7 +70,8 @@ class Endpointer:
         if self.probability >= self.cfg.speech_threshold:
             self.speech_end_ms = frame.end_ms
         now = frame.end_ms
-        self._audio.append(frame.samples)
+        if self._turn is not None:  # only Smart Turn reads the audio back
+            self._audio.append(frame.samples)
         if self._turn_complete(now):
             return Endpoint("smart_turn", self.speech_end_ms, now)
         hangover = self.cfg.turn_fallback_ms if self._turn is not None else self.cfg.hangover_ms

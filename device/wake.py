@@ -66,6 +66,11 @@ class FiringRule:
         self.quiet_until = end_ms + self.refractory_ms
         return max(firing, key=firing.__getitem__)
 
+    def reset(self) -> None:
+        """Forget every detection: nothing is quiet."""
+        self.quiet_until = -1.0
+        self.muted.clear()
+
     def dismiss(self, model: str, end_ms: float) -> None:
         """A detection of ``model`` at ``end_ms`` was not a wake word (the assistant's own
         voice): the other models may fire at once; ``model`` stays quiet for the refractory period."""
@@ -150,8 +155,7 @@ class WakeWordDetector:
         if vad is not None:
             vad.reset_states()
             vad.prediction_buffer.clear()
-        self._rule.quiet_until = -1.0
-        self._rule.muted.clear()
+        self._rule.reset()
 
     def dismiss(self, detection: WakeDetection) -> None:
         """``detection`` was the assistant's own voice: it must not hold back a user's
