@@ -39,18 +39,23 @@ class EndpointConfig:
     """Wake word then this long without speech: the utterance ends with route none, ms."""
     max_utterance_ms: float = 15000.0
     """Longest utterance; the audio so far is processed, not dropped, ms."""
-    semantic: bool = False
+    semantic: bool = True
     """Semantic endpointing: when the transcript at a pause is a complete,
-    confident local command, end the utterance without waiting out the hangover."""
-    endpointing: str = "fixed"
-    """"fixed": the utterance ends after ``hangover_ms`` of silence. "smart": at a
-    ``turn_pause_ms`` pause Smart Turn v3.2 judges whether the turn is complete
-    (``device/turn.py``); if not, silence ends it after ``turn_fallback_ms``."""
-    turn_pause_ms: float = 400.0
-    """VAD pause at which Smart Turn is asked, ms. Pipecat asks at 0.2 s; on the
-    corpus (bench endpoint, 17 clips) 200 ms cut 4 clips early against the fixed
-    hangover's 1, and 400 ms cut the same 1 at a speech end -> endpoint p50 of
-    320 ms against 544 ms."""
+    confident local command, end the utterance without waiting out the hangover
+    (with "smart" endpointing, only when Smart Turn also hears a complete turn).
+    bench local: speech end -> reply 245 ms p50 against 645 ms with the fixed hangover."""
+    endpointing: str = "smart"
+    """"smart": at a ``turn_pause_ms`` pause Smart Turn v3.2 judges whether the turn
+    is complete (``device/turn.py``) unless the early transcript plainly goes on; if
+    not complete, silence ends it after ``turn_fallback_ms``. "fixed": the utterance
+    ends after ``hangover_ms`` of silence. On bench endpoint (22 clips, 2026-12-02)
+    smart ended turns 268 ms after speech (p50) against the fixed 640 ms hangover's
+    572 ms, cutting the same one clip early (jfk.flac, whose 1.1 s pause follows
+    "And so my fellow Americans", which Smart Turn scores 0.95 complete)."""
+    turn_pause_ms: float = 300.0
+    """VAD pause at which Smart Turn is asked, ms. Pipecat asks at 0.2 s; on bench
+    endpoint (22 clips) 200 ms cut 5 clips early, 300 and 400 ms the same 1 as the
+    fixed hangover (speech end -> endpoint p50 268 and 340 ms)."""
     turn_threshold: float = 0.5
     """Smart Turn probability at or above which the turn is complete (the model's own cut, 0.5)."""
     turn_fallback_ms: float = 1500.0

@@ -25,7 +25,7 @@ import soxr
 
 from device.config import WakeConfig
 from device.events import AudioFrame
-from device.speech import Speech
+from device.speech import SpeechStream
 from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,9 @@ class EchoGuard:
         self.scoring_s: float | None = None
         """How long scoring the last reply took, s (None before the first)."""
 
-    def expect(self, speech: Speech) -> None:
-        """A reply is about to play: score it (returns at once; scoring runs on a thread)."""
+    def expect(self, speech: SpeechStream) -> None:
+        """A reply is about to play: score it (returns at once; scoring runs on a thread,
+        once the whole reply is synthesized)."""
         self._ready.clear()
         threading.Thread(target=self._score, args=(speech,), daemon=True, name="echo-reference").start()
 
@@ -81,9 +82,10 @@ class EchoGuard:
                 self._detector = WakeWordDetector(self._cfg)
             return self._detector
 
-    def _score(self, speech: Speech) -> None:
+    def _score(self, stream: SpeechStream) -> None:
         detector = self._load()
         started = time.monotonic()
+        speech = stream.result()
         with self._lock:
             detector.reset()
             audio = soxr.resample(speech.samples, speech.sample_rate, SAMPLE_RATE).astype(np.int16)

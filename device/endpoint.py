@@ -1,26 +1,36 @@
-"""Endpointing: deciding that the user has stopped speaking (Silero VAD).
+"""Endpointing: deciding that the user has stopped speaking (Silero VAD), and
+that the turn is over (Smart Turn, and what the local path heard).
 
 Silero VAD (the ONNX model openWakeWord ships, run by onnxruntime) scores each
-80 ms frame as two 40 ms chunks. The utterance ends after ``hangover_ms`` of
-non-speech following speech, after ``no_speech_timeout_ms`` with no speech at
-all, or at ``max_utterance_ms``. While a hangover runs, :attr:`Endpointer.paused`
-is true: the router uses that to start the local ASR early.
+80 ms frame as two 40 ms chunks. While speech is followed by non-speech,
+:attr:`Endpointer.paused` is true: the router then runs the local ASR on the
+audio so far and hands its :class:`~device.events.EarlyResult` back in.
 
-With ``endpointing="smart"`` a pause of ``turn_pause_ms`` asks Smart Turn
-(``device/turn.py``) about the last 8 s of the utterance, once per pause: a
-complete turn ends the utterance at once ("smart_turn"); an incomplete one
-waits for speech to resume, or for ``turn_fallback_ms`` of silence.
+With ``endpointing="fixed"`` the utterance ends after ``hangover_ms`` of
+silence. With ``"smart"``, at a pause of ``turn_pause_ms`` Smart Turn
+(``device/turn.py``) judges the last 8 s, once per pause: a complete turn ends
+the utterance at once ("smart_turn"), unless the early transcript plainly goes
+on (:func:`device.turn.unfinished`: "... to consider how"); otherwise silence
+ends it after ``turn_fallback_ms``. With ``semantic``, an early result that is a
+confident device command ends the utterance as soon as it is ready ("semantic"),
+in "smart" mode only if Smart Turn also hears a complete turn. Either way no
+speech is lost: the endpoint only says when to stop listening.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Callable
 
 import numpy as np
 
 from device.config import EndpointConfig
-from device.events import AudioFrame, Endpoint
+from device.events import AudioFrame, EarlyResult, Endpoint
+from device.turn import SmartTurn, unfinished
 from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+
+EarlySource = Callable[[bool], "EarlyResult | None"]
+"""``source(wait)``: the early local result of the current pause (see :meth:`device.router.Router.early`)."""
 
 TURN_WINDOW_FRAMES = 8 * SAMPLE_RATE // FRAME_SAMPLES
 """Frames of audio kept for Smart Turn: its 8 s window."""
@@ -36,13 +46,13 @@ class Endpointer:
         self._vad = VAD()
         self._turn = None
         if cfg.endpointing == "smart":
-            from device.turn import SmartTurn
-
             self._turn = SmartTurn(cfg.turn_model)
         self._audio: deque[np.ndarray] = deque(maxlen=TURN_WINDOW_FRAMES)
         self._asked_at: float | None = None
         self.turn_probability: float | None = None
         """Smart Turn's latest judgement of this utterance, 0..1; None when not asked."""
+        self.vetoes = 0
+        """Pauses whose early transcript went on, so Smart Turn's verdict was not taken (this utterance)."""
         self._start_ms = 0.0
         self.speech_end_ms: float | None = None
         """End of the last frame scored as speech, ms; None before any speech."""
@@ -56,9 +66,17 @@ class Endpointer:
         self.speech_end_ms = None
         self._audio.clear()
         self._asked_at = self.turn_probability = None
+        self.vetoes = 0
 
-    def process(self, frame: AudioFrame) -> Endpoint | None:
+    def process(self, frame: AudioFrame, early: EarlySource | None = None) -> Endpoint | None:
         """Score ``frame``; an :class:`Endpoint` when the utterance is over.
+
+        Args:
+            frame: the next 80 ms of the utterance.
+            early: gives the local path's result for the audio up to the current
+                pause (None when there is none: no pause, or no local path);
+                called with ``wait=True`` only where the decision needs the text,
+                so a fast replay decides as a live one does.
 
         The VAD is this endpointer's own, reset at the wake word, although the wake
         stage's VAD gate scores the same frames: that one has been hearing the wake
@@ -72,8 +90,9 @@ class Endpointer:
         now = frame.end_ms
         if self._turn is not None:  # only Smart Turn reads the audio back
             self._audio.append(frame.samples)
-        if self._turn_complete(now):
-            return Endpoint("smart_turn", self.speech_end_ms, now)
+        reason = self._semantic(early) or self._smart_turn(now, early)
+        if reason is not None:
+            return Endpoint(reason, self.speech_end_ms, now)
         hangover = self.cfg.turn_fallback_ms if self._turn is not None else self.cfg.hangover_ms
         if self.speech_end_ms is not None and now - self.speech_end_ms >= hangover:
             return Endpoint("speech_end", self.speech_end_ms, now)
@@ -83,12 +102,37 @@ class Endpointer:
             return Endpoint("max_length", self.speech_end_ms, now)
         return None
 
-    def _turn_complete(self, now: float) -> bool:
-        """Ask Smart Turn once per pause, when it reaches ``turn_pause_ms``."""
+    def _semantic(self, source: EarlySource | None) -> str | None:
+        """"semantic" when the pause's early result is ready and a confident command
+        (and, in "smart" mode, Smart Turn asked now hears a complete turn)."""
+        if not (self.cfg.semantic and self.paused and source is not None):
+            return None
+        early = source(False)
+        if early is None or not early.ready or not early.command:
+            return None
+        if self._turn is None:
+            return "semantic"
+        if self._asked_at == self.speech_end_ms:
+            return None  # already judged this pause
+        return "semantic" if self._ask() else None
+
+    def _smart_turn(self, now: float, source: EarlySource | None) -> str | None:
+        """"smart_turn" when, at ``turn_pause_ms`` into a pause, Smart Turn hears a
+        complete turn and the early transcript (waited for, when one is coming)
+        does not go on."""
         if self._turn is None or self.speech_end_ms is None or self._asked_at == self.speech_end_ms:
-            return False
+            return None
         if now - self.speech_end_ms < self.cfg.turn_pause_ms:
-            return False
+            return None
+        early = source(True) if source is not None else None
+        if early is not None and unfinished(early.transcript):
+            self._asked_at = self.speech_end_ms
+            self.vetoes += 1
+            return None
+        return "smart_turn" if self._ask() else None
+
+    def _ask(self) -> bool:
+        """Smart Turn's verdict on the utterance so far (once per pause)."""
         self._asked_at = self.speech_end_ms
         self.turn_probability = self._turn.complete(np.concatenate(self._audio))
         return self.turn_probability >= self.cfg.turn_threshold

@@ -52,6 +52,19 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class EarlyResult:
+    """What the local path made of the audio up to the current pause (the router's
+    early ASR), for the endpointer's text signals."""
+
+    ready: bool
+    """False while the early ASR is still running."""
+    transcript: str = ""
+    """Whisper's text of the utterance up to the pause."""
+    command: bool = False
+    """The text is a device command understood at or above the local confidence threshold."""
+
+
+@dataclass(frozen=True)
 class RemoteResult:
     """A remote tier's final answer."""
 
@@ -82,7 +95,10 @@ class UtteranceResult:
     error: str | None
     spans: tuple[SpanRecord, ...]
     latency_ms: dict[str, float | None] = field(default_factory=dict)
-    """``speech_end_to_reply`` (None when no speech was heard), ``endpoint_to_reply``, ``wake_to_reply``, ms."""
+    """``speech_end_to_reply`` (None when no speech was heard), ``endpoint_to_reply``, ``wake_to_reply``,
+    ``speech_end_to_first_audio`` (to the first sample of the spoken reply handed to the speaker, or
+    ready for it when replies are written or muted; None when no speech was heard or replies are not
+    spoken), ms in stream time."""
     failovers: tuple[str, ...] = ()
     """Tiers that failed before another answered, one line each (not in the JSON: ``error`` stays null when answered)."""
     endpoint: Endpoint | None = None
@@ -90,7 +106,7 @@ class UtteranceResult:
     wake_end_ms: float = 0.0
     """Stream time the trace started, ms (not in the JSON; spans are relative to it)."""
     speech: Any = None
-    """The spoken reply, a :class:`device.speech.Speech` (not in the JSON); None when muted."""
+    """The spoken reply, a :class:`device.speech.SpeechStream` (not in the JSON); None when not spoken."""
 
     def to_json(self) -> dict:
         return {

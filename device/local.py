@@ -1,10 +1,12 @@
-"""The local fast path: on-device ASR (Whisper tiny.en, int8) and intent templates."""
+"""The local fast path: on-device ASR (Whisper tiny.en, int8) and intent templates
+(Home Assistant's, with this process's home; ``proxima.nlu``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from proxima.asr import AsrResult, Transcriber, TranscriptionOptions
+from device.skills import LocalSkills
 from proxima.nlu import COMMANDS, Intent, IntentParser
 
 
@@ -28,5 +30,7 @@ class LocalPath:
         return self.asr.transcribe(audio)
 
     def understand(self, asr: AsrResult) -> Intent | None:
-        """The local intent of a transcript, or None when it is not a local command."""
-        return self.parser.parse(asr.text, asr.confidence)
+        """The local intent of a transcript, or None when it is not a local command
+        (an intent the device has no skill for, such as the weather, goes to a tier)."""
+        intent = self.parser.parse(asr.text, asr.confidence)
+        return intent if intent is not None and intent.name in LocalSkills.HANDLED else None

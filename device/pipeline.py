@@ -5,15 +5,16 @@ source -> wake -> endpoint -> router -> (local | uplink) -> reply
 
 from __future__ import annotations
 
+from functools import partial
 from typing import IO, Callable, Iterable, Iterator
 
 from device.config import DeviceConfig
 from device.endpoint import Endpointer
 from device.echo import EchoGuard
-from device.events import AudioFrame, Endpoint, UtteranceResult, WakeDetection
+from device.events import AudioFrame, UtteranceResult, WakeDetection
 from device.local import LocalPath
 from device.router import Router, Utterance
-from device.skills import LocalSkills
+from device.skills import LocalSkills, print_ring
 from device.speech import ReplyVoice
 from device.uplink import Uplink
 from device.wake import WakeWordDetector
@@ -59,6 +60,7 @@ class Pipeline:
             self.router.tts = voice.synthesizer
             if voice.speaker is not None and voice.speaker.available:
                 self.echo = EchoGuard(cfg.wake)
+                self.skills.on_ring = self._ring
 
     def run(self, frames: Iterable[AudioFrame],
             on_frame: Callable[[AudioFrame], None] | None = None) -> Iterator[UtteranceResult]:
@@ -84,11 +86,9 @@ class Pipeline:
                     self._state = "listening"
                 continue
             self.router.add_audio(utt, frame.samples)
-            endpoint = self.endpointer.process(frame)
+            endpoint = self.endpointer.process(frame, partial(self.router.early, utt))
             if endpoint is None and self.endpointer.paused:
                 self.router.speculate(utt)
-                if self.cfg.endpoint.semantic and self.router.confident_early(utt):
-                    endpoint = Endpoint("semantic", self.endpointer.speech_end_ms, frame.end_ms)
             elif endpoint is None:
                 self.router.discard_speculation(utt)
             if endpoint is not None:
@@ -126,6 +126,14 @@ class Pipeline:
                 self.echo.expect(result.speech)
             self.voice.deliver(result.utterance_id, result.speech)
         return result
+
+    def _ring(self, message: str) -> None:
+        """A timer ran out (on its thread): print it, and say it after the reply that is playing."""
+        print_ring(message)
+        self.voice.speaker.wait(30.0)
+        speech = self.voice.synthesizer.stream(message)
+        self.echo.expect(speech)
+        self.voice.speaker.play(speech)
 
     def close(self) -> None:
         """Close the uplink and flush every exporter (OTLP sends its last batch)."""

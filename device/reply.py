@@ -32,9 +32,15 @@ def human_text(result: UtteranceResult, width: int = 40) -> str:
         lines.append(f"  failover: {failed}")
     lat = result.latency_ms
     if lat.get("speech_end_to_reply") is not None:
-        lines.append(f"  latency: speech end -> reply {lat['speech_end_to_reply']:.0f} ms, endpoint -> reply {lat['endpoint_to_reply']:.0f} ms")
+        sound = lat.get("speech_end_to_first_audio")
+        sound = f", speech end -> first audio {sound:.0f} ms" if sound is not None else ""
+        lines.append(f"  latency: speech end -> reply {lat['speech_end_to_reply']:.0f} ms, "
+                     f"endpoint -> reply {lat['endpoint_to_reply']:.0f} ms{sound}")
     lines.append(f"  trace {result.trace_id}")
-    lines += waterfall(result.spans, width=width)
+    sound = lat.get("speech_end_to_first_audio")
+    if sound is not None and result.endpoint is not None and result.endpoint.speech_end_ms is not None:
+        sound += result.endpoint.speech_end_ms - result.wake_end_ms  # on the trace's timeline
+    lines += waterfall(result.spans, width=width, first_audio_ms=sound)
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from opentelemetry import trace
 
 from device.config import DeviceConfig
-from device.events import Endpoint, UtteranceResult, WakeDetection
+from device.events import EarlyResult, Endpoint, UtteranceResult, WakeDetection
 from device.local import LocalPath
 from device.skills import LocalSkills
 from device.uplink import Uplink, UplinkStream, stream_config
@@ -68,7 +68,7 @@ class Router:
         self._clock = clock
         self._early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-asr")
         self.tts = None
-        """A :class:`device.speech.Synthesizer` when replies are spoken (``device.tts`` span)."""
+        """A :class:`device.speech.Synthesizer` when replies are spoken (``device.tts`` span: the first sentence)."""
 
     @property
     def streams_live(self) -> bool:
@@ -98,7 +98,7 @@ class Router:
         if utt.stream is not None:
             utt.stream.speech_end()
         if self.local is not None and self.cfg.policy != "remote-only":
-            utt.speculation = self._early.submit(self._run_local, utt, np.concatenate(utt.audio))
+            utt.speculation = self._early.submit(self._speculate_local, utt, np.concatenate(utt.audio))
 
     def discard_speculation(self, utt: Utterance) -> None:
         """Speech resumed: early results no longer cover the utterance."""
@@ -108,12 +108,16 @@ class Router:
         if utt.stream is not None:
             utt.stream.speech_resumed()
 
-    def confident_early(self, utt: Utterance) -> bool:
-        """True when an early local result is ready and is a confident local command."""
-        if utt.speculation is None or not utt.speculation.done():
-            return False
-        intent, _ = utt.speculation.result()
-        return intent is not None and intent.confidence >= self.cfg.local_min_confidence
+    def early(self, utt: Utterance, wait: bool = False) -> EarlyResult | None:
+        """The early local result of the current pause; None when none is coming
+        (no pause, or no local path). ``wait``: until it is ready (when the
+        endpointer cannot decide without it; in real time it is usually done)."""
+        if utt.speculation is None:
+            return None
+        if not wait and not utt.speculation.done():
+            return EarlyResult(ready=False)
+        intent, transcript = utt.speculation.result()
+        return EarlyResult(True, transcript, intent is not None and intent.confidence >= self.cfg.local_min_confidence)
 
     def finish(self, utt: Utterance, ep: Endpoint) -> UtteranceResult:
         """Decide and answer at the endpoint; returns the utterance's result."""
@@ -130,11 +134,12 @@ class Router:
             route, transcript, intent, reply, error, remote = self._answer(utt, audio)
 
         reply_ms = self._clock.now()
-        speech = None
-        if self.tts is not None:  # the utterance ends when its reply can be heard
+        speech, first_audio_ms = None, None
+        if self.tts is not None:  # the utterance ends when its reply can be heard: its first sentence
             with self._span_ctx("device.tts", utt):
-                speech = self.tts.synthesize(reply)
-        utt.root.end(end_time=self._clock.to_ns(self._clock.now() if speech is not None else reply_ms))
+                speech = self.tts.stream(reply)
+            first_audio_ms = self._clock.now()
+        utt.root.end(end_time=self._clock.to_ns(first_audio_ms if speech is not None else reply_ms))
         trace_id = trace_id_hex(utt.root)
         spans = records_from_spans(self._collector.pop(utt.root.get_span_context().trace_id), self._clock, utt.wake.end_ms)
         if remote is not None:
@@ -143,6 +148,8 @@ class Router:
             "speech_end_to_reply": None if ep.speech_end_ms is None else reply_ms - ep.speech_end_ms,
             "endpoint_to_reply": reply_ms - ep.decided_ms,
             "wake_to_reply": reply_ms - utt.wake.end_ms,
+            "speech_end_to_first_audio": (None if ep.speech_end_ms is None or first_audio_ms is None
+                                          else first_audio_ms - ep.speech_end_ms),
         }
         failovers = tuple(utt.stream.errors) if utt.stream is not None and remote is not None else ()
         return UtteranceResult(
@@ -201,6 +208,19 @@ class Router:
         with self._span_ctx("device.nlu", utt):
             intent = self.local.understand(asr)
         return intent, asr.text
+
+    def _speculate_local(self, utt: Utterance, audio: np.ndarray) -> tuple[Intent | None, str]:
+        """The local path at a pause; a confident command's reply, foreseen without
+        acting, starts synthesizing at once, so it is ready when the turn ends."""
+        intent, text = self._run_local(utt, audio)
+        if self.tts is not None and intent is not None and intent.confidence >= self.cfg.local_min_confidence:
+            try:
+                foreseen = self.skills.preview(intent)
+            except ValueError:
+                foreseen = None
+            if foreseen:
+                self.tts.prepare(foreseen)
+        return intent, text
 
     def _open_stream(self, utt: Utterance) -> UplinkStream:
         c = self.cfg

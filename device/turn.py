@@ -11,6 +11,7 @@ smart-turn``), without pipecat or its dependencies.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +57,31 @@ class SmartTurn:
         features = log_mel(last_window(samples))[np.newaxis]
         out = self._session.run(None, {"input_features": features})[0]
         return float(np.asarray(out).reshape(-1)[0])
+
+
+CONTINUING_WORDS = frozenset("""
+a an the my your his her its our their
+and or but nor because although though whereas unless until while if than as
+of to for with from at by about into onto upon towards toward via per
+how whether which whose
+""".split())
+"""Words after which an English sentence goes on: articles, possessives, conjunctions,
+prepositions that are not verb particles ("on", "off", "in", "up" end commands: "turn
+it on"), and clause-opening wh-words ("... to consider how"). A closed class, not a
+list tuned to clips."""
+
+_TRAILING = re.compile(r"(\w[\w']*)?\W*$")
+
+
+def unfinished(transcript: str) -> bool:
+    """True when ``transcript`` (Whisper's text of the utterance so far) plainly goes on:
+    it ends in a comma, colon, semicolon, dash or ellipsis, or in one of
+    :data:`CONTINUING_WORDS`. The text half of the end-of-turn decision: Smart
+    Turn hears prosody, and a falling pitch on "to consider how" is not an end."""
+    text = transcript.strip()
+    if not text:
+        return False
+    if text.endswith((",", ":", ";", "-", "\u2014", "...", "\u2026")):
+        return True
+    last = _TRAILING.search(text).group(1)
+    return last is not None and last.lower() in CONTINUING_WORDS

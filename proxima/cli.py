@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     from device.source import AudioInputError
     from proxima.bench.corpus import CorpusError
+    from proxima.home import HomeError
     from proxima.models import ModelError
     from proxima.replay import ManifestError
     from proxima.security import SecurityError
@@ -49,15 +50,26 @@ def main(argv: list[str] | None = None) -> int:
     from regional.server import ServeError
 
     try:
+        if getattr(args, "home", None) is not None:
+            _use_home(args.home)
         commands = {"device": _device, "devices": _devices, "serve": _serve, "demo": _demo, "replay": _replay,
                     "bench": _bench, "certs": _certs, "trace": _trace}
         return commands[args.command](args)
     except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError, CorpusError,
-            SecurityError, TraceFileError, TracingError) as exc:
+            SecurityError, TraceFileError, TracingError, HomeError) as exc:
         print(f"proxima {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+
+
+def _use_home(path) -> None:
+    """``--home FILE``: check it now, then make it this process's home, and that of
+    the tiers ``demo`` starts (they inherit the environment and load their own copy)."""
+    from proxima.home import HOME_ENV, load_home
+
+    load_home(path)
+    os.environ[HOME_ENV] = os.path.abspath(path)
 
 
 def _device_config(args, regional: list[str], cloud: str | None):
@@ -69,7 +81,8 @@ def _device_config(args, regional: list[str], cloud: str | None):
                       thresholds={name: t for name, t in args.wake_threshold if name})
     endpoint = EndpointConfig(hangover_ms=args.hangover_ms, no_speech_timeout_ms=args.no_speech_timeout_ms,
                               max_utterance_ms=args.max_utterance_ms, semantic=args.semantic_endpoint,
-                              endpointing=args.endpointing, turn_model=args.turn_model)
+                              endpointing=args.endpointing, turn_model=args.turn_model,
+                              turn_pause_ms=args.turn_pause_ms, turn_fallback_ms=args.turn_fallback_ms)
     tls_ca, tls_cert, tls_key = (getattr(args, k, None) for k in ("tls_ca", "tls_cert", "tls_key"))
     uplink = UplinkConfig(regional=tuple(regional), cloud=cloud, token=_device_token(args),
                           tls=TlsFiles(tls_ca, tls_cert, tls_key) if tls_ca else None,
@@ -182,7 +195,8 @@ def _serve(args) -> int:
     tls = TlsFiles(args.tls_client_ca, args.tls_cert, args.tls_key) if args.tls_cert or args.tls_key else None
     cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, fault=args.fault,
                   tls=tls, tokens=_serve_tokens(args), insecure=args.insecure,
-                  max_streams=args.max_streams, idle_timeout_s=args.idle_timeout_s, metrics_port=args.metrics_port)
+                  max_streams=args.max_streams, idle_timeout_s=args.idle_timeout_s, metrics_port=args.metrics_port,
+                  wyoming_port=args.wyoming_port)
     logging.getLogger("proxima").setLevel(args.log_level)
     trace_file = _open_trace(args.trace_file)
     try:

@@ -136,15 +136,22 @@ def parser() -> argparse.ArgumentParser:
                         help="wake score that fires, in (0, 1]: for all models, or MODEL=T for one (repeatable)")
         sp.add_argument("--wake-model", action="append", default=[], metavar="NAME_OR_ONNX",
                         help="wake model: a bundled name or a custom .onnx path (repeatable; default: all bundled)")
-        sp.add_argument("--hangover-ms", type=_millis, default=640.0, help="silence that ends an utterance (ms)")
+        sp.add_argument("--hangover-ms", type=_millis, default=EndpointConfig.hangover_ms,
+                        help="with --endpointing fixed: silence that ends an utterance (ms)")
         sp.add_argument("--no-speech-timeout-ms", type=_millis, default=3000.0,
                         help="wake word then this much silence ends the utterance (ms)")
         sp.add_argument("--max-utterance-ms", type=_millis, default=15000.0, help="longest utterance (ms)")
-        sp.add_argument("--semantic-endpoint", action="store_true",
-                        help="end at a pause when the words so far are a confident device command")
+        sp.add_argument("--semantic-endpoint", action=argparse.BooleanOptionalAction, default=EndpointConfig.semantic,
+                        help="end at a pause when the words so far are a confident device command "
+                             "(with smart endpointing: when Smart Turn agrees)")
         sp.add_argument("--endpointing", default=EndpointConfig.endpointing, choices=["fixed", "smart"],
-                        help="end of turn: fixed (silence of --hangover-ms) or smart (Smart Turn v3.2 at a 400 ms "
-                             "pause, 1.5 s of silence when it judges the turn incomplete)")
+                        help="end of turn: smart (Smart Turn v3.2 at a --turn-pause-ms pause, unless the words so far "
+                             "go on; --turn-fallback-ms of silence when the turn is judged incomplete) or fixed "
+                             "(silence of --hangover-ms)")
+        sp.add_argument("--turn-pause-ms", type=_millis, default=EndpointConfig.turn_pause_ms,
+                        help="with smart endpointing: the pause at which Smart Turn is asked (ms)")
+        sp.add_argument("--turn-fallback-ms", type=_millis, default=EndpointConfig.turn_fallback_ms,
+                        help="with smart endpointing: the silence that ends a turn judged incomplete (ms)")
         sp.add_argument("--turn-model", metavar="FILE", help="Smart Turn ONNX file (default: the one set-up installed)")
         sp.add_argument("--local-model", default="tiny.en", help="on-device Whisper: tiny.en, a directory or a name")
         sp.add_argument("--codec", default="pcm16", choices=["pcm16", "opus"],
@@ -157,6 +164,9 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--voice", type=_voice, metavar="ONNX", help="Piper voice (.onnx, its .onnx.json beside it; default: joe)")
         sp.add_argument("--output-device", type=_input_device, metavar="INDEX_OR_NAME",
                         help="speaker for replies: a device index or (part of) its name (default: the system's)")
+        sp.add_argument("--home", type=Path, metavar="FILE",
+                        help="the home (YAML: floors, areas, entities; docs/home.md) the device acts on; "
+                             "default: the simulated demo home")
         sp.add_argument("--keep-going", action="store_true",
                         help="report and skip a bad audio file (a truncated one plays what it holds); exit status 2 at the end")
 
@@ -198,9 +208,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--insecure", action="store_true", help="allow plaintext on a non-loopback host")
     s.add_argument("--max-streams", type=_count, default=8, help="streams served at once; more get RESOURCE_EXHAUSTED")
     s.add_argument("--metrics-port", type=_port, help="serve Prometheus metrics on this port (0 picks one)")
+    s.add_argument("--wyoming-port", type=_port, metavar="N",
+                   help="also serve speech-to-text over the Wyoming protocol (Home Assistant) on this TCP port, "
+                        "10300 by convention (0 picks one); no TLS or tokens: loopback unless --insecure")
     s.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="INFO logs one line per utterance (no words); DEBUG adds the transcript")
     s.add_argument("--idle-timeout-s", type=_seconds, default=10.0, help="end a stream silent this long (s)")
+    s.add_argument("--home", type=Path, metavar="FILE",
+                   help="this tier's own copy of the home (YAML, docs/home.md); default: the demo home")
     s.add_argument("--fault", metavar="KIND",
                    help="fault injection for tests: never-reply, stop-reading=S or delay-ms=N")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _LISTENING = re.compile(r"listening on (\S+:\d+)")
+_WYOMING = re.compile(r"wyoming on tcp://(\S+:\d+)")
 
 
 class TierStartError(Exception):
@@ -40,6 +41,8 @@ class TierProcess:
         self.output: list[str] = []
         ready = threading.Event()
         self.address = ""
+        self.wyoming_address = ""
+        """``host:port`` of its Wyoming front, when started with ``--wyoming-port``."""
 
         def pump() -> None:
             for line in self.proc.stdout:
@@ -47,6 +50,8 @@ class TierProcess:
                 m = _LISTENING.search(line)
                 if m and not ready.is_set():
                     self.address = m.group(1)
+                    if w := _WYOMING.search(line):
+                        self.wyoming_address = w.group(1)
                     ready.set()
             ready.set()
 

@@ -252,11 +252,15 @@ def records_from_spans(spans: Sequence[ReadableSpan], clock: StreamClock, origin
     return records
 
 
-def waterfall(records: Sequence[SpanRecord], width: int = 40) -> list[str]:
-    """A compact text waterfall, one line per span, ordered by start time."""
+def waterfall(records: Sequence[SpanRecord], width: int = 40, first_audio_ms: float | None = None) -> list[str]:
+    """A compact text waterfall, one line per span, ordered by start time.
+
+    ``first_audio_ms``: when the reply starts to sound (ms on the spans' timeline),
+    marked on a last line.
+    """
     if not records:
         return []
-    end = max(r.start_ms + r.duration_ms for r in records) or 1.0
+    end = max([r.start_ms + r.duration_ms for r in records] + [first_audio_ms or 0.0]) or 1.0
     scale = width / end
     lines = []
     for r in sorted(records, key=lambda r: (r.start_ms, -r.duration_ms)):
@@ -267,4 +271,7 @@ def waterfall(records: Sequence[SpanRecord], width: int = 40) -> list[str]:
             f"  {r.name:<16} {r.start_ms:8.0f} ms {r.duration_ms:8.0f} ms  "
             f"{' ' * lead}{'█' * bar}{' ' * (width - lead - bar)}|"
         )
+    if first_audio_ms is not None:
+        at = max(0, min(width - 1, int(first_audio_ms * scale)))
+        lines.append(f"  {'first audio':<16} {first_audio_ms:8.0f} ms {'':>11}  {' ' * at}▲{' ' * (width - at - 1)}|")
     return lines

@@ -33,6 +33,15 @@ class TierMetrics:
         self.cancelled = Counter("proxima_cancelled_streams_total", "Streams the client cancelled, without a reply",
                                  ["tier", "how"], registry=self.registry)
 
+        # Streams opened, by the front they came in by ("grpc" or "wyoming"); the other
+        # series count both fronts together.
+        self.streams = Counter("proxima_streams_total", "Streams opened (utterances started)",
+                               ["tier", "protocol"], registry=self.registry)
+
+    def stream(self, protocol: str) -> None:
+        """Count one stream opened through ``protocol`` ("grpc" or "wyoming")."""
+        self.streams.labels(self.tier, protocol).inc()
+
     def observe_stage(self, stage: str, seconds: float) -> None:
         self.stage_seconds.labels(self.tier, stage).observe(seconds)
 
@@ -40,7 +49,7 @@ class TierMetrics:
         self.errors.labels(self.tier, code).inc()
 
     def cancel(self, how: str) -> None:
-        """Count one cancelled stream; ``how`` is "message" or "rpc"."""
+        """Count one cancelled stream; ``how`` is "message" or "rpc" (gRPC), "disconnect" (Wyoming)."""
         self.cancelled.labels(self.tier, how).inc()
 
     def serve(self, port: int, host: str = "127.0.0.1") -> int:

@@ -1,8 +1,9 @@
 """``proxima serve``: run one tier as a grpc.aio server on a port.
 
 Start-up order: bind the port (so "address in use" fails at once), report
-NOT_SERVING on grpc.health.v1, load and warm up the model, then report
-SERVING and print one ``listening on HOST:PORT`` line.
+NOT_SERVING on grpc.health.v1, bind the Wyoming port when asked (its
+connections are told the model is loading), load and warm up the model, then
+report SERVING and print one ``listening on HOST:PORT`` line.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from proxima.asr import Transcriber, TranscriptionOptions
 from proxima.grpc_options import SERVER_OPTIONS
 from proxima.security import TlsFiles, TokenInterceptor, check_plaintext, server_credentials
 from proxima.tracing import make_provider
-from regional import skills
+from regional import skills, wyoming
 from regional.service import AssistantService
 
 log = logging.getLogger("proxima.serve")
@@ -83,6 +84,8 @@ class ServerConfig:
     """Serve Prometheus metrics on this port (0 picks one); None: no metrics endpoint."""
     drain_s: float = 10.0
     """On SIGTERM, streams in flight get this long to finish, s."""
+    wyoming_port: int | None = None
+    """Also serve the Wyoming protocol (Home Assistant) on this TCP port (0 picks one); None: off."""
     fault: str | None = None
     """Fault injection, for tests: "never-reply", "stop-reading=S" (stop reading
     the stream S seconds after it opens) or "delay-ms=N" (hold the final result N ms)."""
@@ -102,12 +105,14 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     Raises:
         ServeError: the port cannot be bound.
         proxima.models.ModelError: the model cannot be loaded.
-        proxima.security.SecurityError: plaintext off loopback, or unreadable TLS files.
+        proxima.security.SecurityError: plaintext (or Wyoming) off loopback, or unreadable TLS files.
         proxima.tracing.TracingError: the tracing configuration cannot be used.
     """
     credentials = server_credentials(cfg.tls) if cfg.tls else None
     if credentials is None:
         check_plaintext(f"{cfg.host}:{cfg.port}", cfg.insecure, tls_hint="--tls-cert CERT --tls-key KEY")
+    if cfg.wyoming_port is not None:
+        wyoming.check_host(cfg.host, cfg.insecure)
     provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file, otlp_endpoint)
     service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers, cfg.fault,
                                cfg.max_streams, cfg.idle_timeout_s)
@@ -145,6 +150,9 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
         raise in_use
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
+    front = None
+    if cfg.wyoming_port is not None:  # bound before the model loads, as the gRPC port is
+        front = await _open_wyoming(cfg, service, provider.get_tracer("proxima.regional"), server)
 
     options = TranscriptionOptions(beam_size=cfg.beam_size, vad_filter=True)
     loop = asyncio.get_running_loop()
@@ -158,9 +166,13 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
         skills.warm_up()
     except BaseException:
         await server.stop(None)
+        if front is not None:
+            await front.stop()
         raise
     service.transcriber = transcriber
     metrics = f", metrics on http://{cfg.host}:{metrics_port}/metrics" if metrics_port is not None else ""
+    if front is not None:
+        metrics = f", wyoming on tcp://{cfg.host}:{front.port}{metrics}"
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     print(f"proxima serve: {cfg.tier} tier listening on {cfg.host}:{port} (model {cfg.model}, beam {cfg.beam_size}"
           f"{metrics})", file=out, flush=True)
@@ -173,8 +185,24 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     # refused, and streams in flight get drain_s to finish.
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     log.info("draining %d stream(s) for up to %.0f s", service.active_streams, cfg.drain_s)
-    await server.stop(grace=cfg.drain_s)
+    await asyncio.gather(server.stop(grace=cfg.drain_s), *([front.drain(cfg.drain_s)] if front else []))
     provider.shutdown()
+
+
+async def _open_wyoming(cfg: ServerConfig, service: AssistantService, tracer, grpc_server) -> wyoming.WyomingServer:
+    """The Wyoming front on ``cfg.host:cfg.wyoming_port``, serving (its ``port`` set).
+
+    Raises:
+        ServeError: the port cannot be bound (the gRPC server is stopped first).
+    """
+    front = wyoming.WyomingServer(wyoming.WyomingFront(service, tracer, cfg.model), cfg.host, cfg.wyoming_port)
+    try:
+        front.port = await front.open()
+    except OSError as exc:
+        await grpc_server.stop(None)
+        raise ServeError(f"cannot listen for Wyoming on {cfg.host}:{cfg.wyoming_port} ({exc.strerror or exc}): "
+                         f"choose another --wyoming-port ({wyoming.DEFAULT_PORT} by convention, 0 picks a free one)") from exc
+    return front
 
 
 def _bind_problem(host: str, port: int) -> str | None:

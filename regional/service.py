@@ -38,6 +38,8 @@ MAX_AUDIO_S = 60
 """Most audio accepted per stream, seconds."""
 IDLE_TIMEOUT_S = 10.0
 """A stream with no message this long is ended (DEADLINE_EXCEEDED), seconds."""
+PROTOCOL_ATTRIBUTE = "proxima.protocol"
+"""Attribute of a tier's ``*.asr`` span: the front the audio came in by, "grpc" or "wyoming"."""
 ENCODINGS = {pb.AudioFormat.LINEAR16: "pcm16", pb.AudioFormat.OPUS: "opus"}
 """The ``proxima.codec`` codec that decodes each accepted encoding (to 16 kHz int16)."""
 
@@ -74,6 +76,12 @@ class AssistantService(pb_grpc.AssistantServicer):
         self._slots = DecodeSlots(decode_workers)
         self.interim_every_s = interim_every_s
 
+    def utterance_audio(self, on_interim) -> UtteranceAudio:
+        """A new utterance on this tier's model and decode pool: the one decoding
+        path of every front (gRPC here, Wyoming in ``regional.wyoming``).
+        ``on_interim(text)`` gets each newly stable interim text, on the event loop."""
+        return UtteranceAudio(self.transcriber, self._pool, self._slots, on_interim, self.interim_every_s)
+
     async def Converse(self, request_iterator, context: grpc.aio.ServicerContext):
         if self.active_streams >= self.max_streams:
             self.metrics.rejections.inc()
@@ -82,6 +90,7 @@ class AssistantService(pb_grpc.AssistantServicer):
                                 f"the {self.tier} tier is serving its limit of {self.max_streams} streams; try another tier")
         self.active_streams += 1
         self.metrics.active_streams.inc()
+        self.metrics.stream("grpc")
         stream = _Stream()
         try:
             async for response in self._converse(request_iterator, context, stream):
@@ -142,10 +151,8 @@ class AssistantService(pb_grpc.AssistantServicer):
 
         # Interim results go out while the reader still takes audio in.
         outbox: asyncio.Queue = asyncio.Queue()
-        utterance = UtteranceAudio(self.transcriber, self._pool, self._slots,
-                                   lambda text: outbox.put_nowait(pb.ConverseResponse(
-                                       utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))),
-                                   self.interim_every_s)
+        utterance = self.utterance_audio(lambda text: outbox.put_nowait(pb.ConverseResponse(
+            utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))))
         stream.utterance = utterance
         decoder = codec.decoder(ENCODINGS[config.format.encoding])
         reader = asyncio.create_task(self._read(request_iterator, utterance, outbox, decoder))
@@ -171,6 +178,7 @@ class AssistantService(pb_grpc.AssistantServicer):
             asr = await utterance.final()
             span.set_attribute("proxima.audio_ms", asr.audio_ms)
             span.set_attribute("proxima.speculated", utterance.speculated)
+            span.set_attribute(PROTOCOL_ATTRIBUTE, "grpc")
             trace_id = trace_id_hex(span)
         with self._stage(f"{self.tier}.nlu", parent, ms, timings):
             intent = self.parser.parse(asr.text, asr.confidence)

@@ -23,6 +23,7 @@ KINDS = {
     "asr": "proxima.bench.asr",
     "nlu": "proxima.bench.nlu",
     "latency": "proxima.bench.latency",
+    "wyoming": "proxima.bench.wyoming",
     "report": "proxima.bench.report",
 }
 

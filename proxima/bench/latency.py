@@ -10,7 +10,8 @@ wake word (a device command, two questions for the tiers): two utterances the
 device can answer, three that need a tier.
 
 Runs, each with a fresh device (models loaded, channels connected, before the
-clock starts):
+clock starts), whose replies are synthesized (a cold cache each time) but not
+played, so ``speech_end_to_first_audio`` is what a speaker would hear:
 
 - ``parallel``, ``local-first``, ``remote-only``, ``local-only``: the four
   policies with both tiers up;
@@ -27,6 +28,7 @@ Per run::
     {"utterances": n, "routes": {"local": a, "regional": b, ..},
      "speech_end_to_reply_ms": {"p50": x, "p95": x},
      "speech_end_to_reply_ms_by_route": {"local": {..}, "regional": {..}},
+     "speech_end_to_first_audio_ms": {..}, "speech_end_to_first_audio_ms_by_route": {..},
      "per_span_ms": {"device.asr": {"p50": x, "p95": x}, ..},
      "bytes_uplinked_per_utterance": x, "utterances_uplinked": x,
      "answered_locally": x, "failed_over": n, "device_cpu_s_per_utterance": x}
@@ -66,7 +68,7 @@ from device.config import DeviceConfig, UplinkConfig
 from device.pipeline import Pipeline
 from device.source import FileSource
 from proxima.bench import REPO, BenchOptions
-from proxima.bench.replays import LEAD_IN_S, WAKE_CLIP, percentiles
+from proxima.bench.replays import LEAD_IN_S, WAKE_CLIP, cold, muted_voice, percentiles
 from proxima.netsim import DEFAULT_RTT_MS, Distance
 from proxima.tiers import TierProcess, start_tiers, unreachable_address
 
@@ -137,6 +139,7 @@ def measure(pipeline: Pipeline, runs: list[Play], realtime: bool, distance: Dist
     cpu_start = time.process_time() - distance.cpu_s()
     for play in runs:
         sent_before = uplink.bytes_sent if uplink else 0
+        cold(pipeline)
         results = list(pipeline.run(_source(play, realtime).frames()))
         sent = (uplink.bytes_sent if uplink else 0) - sent_before
         if len(results) != 1 or results[0].latency_ms.get("speech_end_to_reply") is None:
@@ -156,9 +159,13 @@ def summarize(records, cpu_s_per_utterance: float, unanswered: list[str]) -> dic
     """Figures of one run from its (``UtteranceResult``, bytes uplinked) pairs."""
     n = len(records)
     latency = [r.latency_ms["speech_end_to_reply"] for r, _ in records]
-    by_route, spans = defaultdict(list), defaultdict(list)
+    sound = [r.latency_ms["speech_end_to_first_audio"] for r, _ in records
+             if r.latency_ms.get("speech_end_to_first_audio") is not None]
+    by_route, sound_by_route, spans = defaultdict(list), defaultdict(list), defaultdict(list)
     for r, _ in records:
         by_route[r.route].append(r.latency_ms["speech_end_to_reply"])
+        if r.latency_ms.get("speech_end_to_first_audio") is not None:
+            sound_by_route[r.route].append(r.latency_ms["speech_end_to_first_audio"])
         for s in r.spans:
             spans[s.name].append(s.duration_ms)
     sent = [b for _, b in records]
@@ -167,6 +174,8 @@ def summarize(records, cpu_s_per_utterance: float, unanswered: list[str]) -> dic
         "routes": dict(Counter(r.route for r, _ in records)),
         "speech_end_to_reply_ms": percentiles(latency),
         "speech_end_to_reply_ms_by_route": {k: percentiles(v) for k, v in sorted(by_route.items())},
+        "speech_end_to_first_audio_ms": percentiles(sound),
+        "speech_end_to_first_audio_ms_by_route": {k: percentiles(v) for k, v in sorted(sound_by_route.items())},
         "per_span_ms": {k: percentiles(v) for k, v in sorted(spans.items())},
         "bytes_uplinked_per_utterance": round(float(np.mean(sent))) if sent else None,
         "utterances_uplinked": round(sum(b > 0 for b in sent) / n, 3) if n else None,
@@ -216,6 +225,7 @@ def run(opts: BenchOptions, rtt_ms: dict[str, float] | None = None, peer: bool =
         configs.append((OPUS, "parallel", {"codec": "opus"}))
     configs = [c for c in configs if only is None or c[0] in only]
     report: dict = {"policies": {}}
+    voice = muted_voice()
     started = _tiers() if tiers is None else {}
     addresses = tiers or {t: p.address for t, p in started.items()}
     try:
@@ -226,7 +236,7 @@ def run(opts: BenchOptions, rtt_ms: dict[str, float] | None = None, peer: bool =
                 pipeline = None
                 try:
                     pipeline = Pipeline(DeviceConfig(policy=policy, uplink=UplinkConfig(
-                        regional=(regional,), cloud=far["cloud"], **extra)))
+                        regional=(regional,), cloud=far["cloud"], **extra)), voice=voice)
                     if label == REGIONAL_DOWN:  # unmeasured: the failover that opens the breaker
                         list(pipeline.run(_source(Play("warm-up", (opts.corpus / WAKE_CLIP, opts.corpus / WARM_UP)),
                                                   realtime).frames()))

@@ -136,7 +136,7 @@ def prepare(opts: BenchOptions, clips: Iterable[Entry | str | Path] | None = Non
     return prepared
 
 
-def _frames(clip: Clip):
+def paced_frames(clip: Clip):
     """``(frame, holds_speech_end, pace_at)``: 80 ms frames, each due when it would end at a microphone."""
     start = time.monotonic()
     for n, offset in enumerate(range(0, len(clip.audio), FRAME_SAMPLES)):
@@ -157,7 +157,7 @@ def proxima_once(channel: grpc.Channel, clip: Clip, codec: str = "pcm16", realti
     def requests():
         yield pb.ConverseRequest(config=stream_config(f"peer-{codec}-{time.monotonic_ns()}", "alexa", "en", "bench",
                                                       "", "", codec=codec))
-        for frame, holds_end, due in _frames(clip):
+        for frame, holds_end, due in paced_frames(clip):
             if realtime and (delay := due - time.monotonic()) > 0:
                 time.sleep(delay)
             if payload := encoder.encode(frame):
@@ -238,7 +238,7 @@ class WyomingPeer:
             await client.write_event(Transcribe(language="en").event())
             await client.write_event(AudioStart(**fmt).event())
             speech_end = 0.0
-            for frame, holds_end, due in _frames(clip):
+            for frame, holds_end, due in paced_frames(clip):
                 if realtime and (delay := due - time.monotonic()) > 0:
                     await asyncio.sleep(delay)
                 await client.write_event(AudioChunk(audio=to_bytes(frame), **fmt).event())

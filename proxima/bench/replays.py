@@ -1,5 +1,5 @@
 """What the replaying benchmarks share: a clip behind a wake clip through the
-device pipeline, and percentiles."""
+device pipeline, replies synthesized but not played, and percentiles."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 from device.events import UtteranceResult
 from device.pipeline import Pipeline
 from device.source import FileSource, read_audio
+from device.speech import ReplyVoice, Synthesizer
 from proxima.audio import SAMPLE_RATE
 
 WAKE_CLIP = "openwakeword/tests/data/hey_mycroft_test.wav"
@@ -38,6 +39,19 @@ def speech_end_in_clip_ms(clip: Path) -> float | None:
     audio = read_audio(clip).astype(np.float32) / 32768.0
     spans = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=100, speech_pad_ms=0))
     return spans[-1]["end"] * 1000.0 / SAMPLE_RATE if spans else None
+
+
+def muted_voice() -> ReplyVoice:
+    """Replies synthesized as the device speaks them, played nowhere: what
+    ``speech_end_to_first_audio`` needs. Call :func:`cold` before each play."""
+    return ReplyVoice(Synthesizer())
+
+
+def cold(pipeline: Pipeline) -> None:
+    """Empty the reply cache: each measured reply is synthesized, none replayed
+    from an earlier run of the same clip (a repeated reply costs nothing)."""
+    if pipeline.voice is not None:
+        pipeline.voice.synthesizer.clear_cache()
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float | None]:

@@ -39,6 +39,10 @@ SETTINGS: dict[str, tuple[dict, dict, str]] = {
     "local": ({"limit": 1}, {}, "one clip of each set"),
     "faults": ({"limit": 1}, {}, "one clip per fault (each fault starts its own regional process)"),
     "load": ({}, {"streams": 4}, "up to 4 concurrent streams"),
+    "wyoming": ({}, {"clips": ["wyoming-faster-whisper/tests/living_room_light_en.wav",
+                               "wyoming-faster-whisper/tests/turn_on_the_living_room_lamp.wav",
+                               "pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"]},
+                "3 short speech clips (two Home Assistant commands, one sentence), about 1 min"),
 }
 """Kind -> (BenchOptions changes, run keywords, why), so the report fits in 15 minutes."""
 
@@ -242,6 +246,10 @@ def render(results: dict, machine: dict, total_s: float, root: Path) -> str:
             continue
         if kind == "latency":
             lines += _latency(r["report"])
+        elif kind == "wyoming":
+            from proxima.bench.wyoming import markdown
+
+            lines += markdown(r["report"], _tables)
         else:
             lines += _tables(r["report"])
         if "plot" in r:
@@ -347,16 +355,20 @@ def _latency(report: dict) -> list[str]:
     rtt = report.get("rtt_ms", {})
     out = [f"Replay: {report.get('replay')}; simulated round trip regional {rtt.get('regional', 0):g} ms, "
            f"cloud {rtt.get('cloud', 0):g} ms; clips: {', '.join(report.get('clips', []))}.", "",
-           "| run | speech end -> reply p50 / p95 (ms) | local p50 | regional p50 | cloud p50 | bytes uplinked "
+           "| run | speech end -> reply p50 / p95 (ms) | local p50 | regional p50 | cloud p50 "
+           "| speech end -> first audio p50 / p95 (ms) | local p50 | regional p50 | cloud p50 | bytes uplinked "
            "per utterance | utterances uplinked | answered locally | device CPU s per utterance |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, r in runs.items():
         if "error" in r:
-            out.append(f"| {label} | failed: `{r['error']}` |||||||")
+            out.append(f"| {label} | failed: `{r['error']}` |||||||||||")
             continue
         by_route = r["speech_end_to_reply_ms_by_route"]
+        sound = r.get("speech_end_to_first_audio_ms_by_route", {})
         out.append(" | ".join([f"| **{label}**", _cell(r["speech_end_to_reply_ms"]),
                                *[_cell(by_route.get(t, {}).get("p50")) for t in ("local", "regional", "cloud")],
+                               _cell(r.get("speech_end_to_first_audio_ms")),
+                               *[_cell(sound.get(t, {}).get("p50")) for t in ("local", "regional", "cloud")],
                                _cell(r["bytes_uplinked_per_utterance"]), _cell(r["utterances_uplinked"]),
                                _cell(r["answered_locally"]), _cell(r["device_cpu_s_per_utterance"])]) + " |")
     missing = [f"* `{label}`, no answer: {e}" for label, r in runs.items()

@@ -6,8 +6,11 @@ powers and roots (``PowersAndRootsSkill``); the regional tier understands
 those questions too (the templates are shared) and says which tier answers
 them. Only what can be answered honestly is answered; anything else says so.
 
-Device commands (lights, timers, stop) are understood here but carried out by
-the device, which owns the home's state: the reply only confirms them.
+Device commands (timers, stop) are understood here but carried out by the
+device, which owns them: the reply only confirms them. Intents about the
+home (on/off, state questions, climate, covers, media, lists) are answered
+from the tier's own copy of the home (``home.HomeSkill``); when a device is in
+the loop, it carries them out on its copy and its reply is the one heard.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from regional.skills.arithmetic import ArithmeticSkill, PowersAndRootsSkill
 from regional.skills.base import Context, Skill
 from regional.skills.commands import DeviceCommandsSkill
 from regional.skills.general import GeneralQuestionSkill
+from regional.skills.home import HomeSkill
 from regional.skills.units import UnitsSkill, registry
 from regional.skills.weather import WeatherProvider, WeatherSkill, set_weather_provider, weather_provider
 from regional.skills.world_clock import ClockSkill
@@ -27,7 +31,7 @@ __all__ = ["Context", "Skill", "WeatherProvider", "answer", "reply_for", "set_we
 NOT_UNDERSTOOD = "Sorry, I can't help with that yet."
 NOT_HEARD = "Sorry, I didn't catch that."
 
-_REGIONAL: tuple[Skill, ...] = (DeviceCommandsSkill(), ClockSkill(), WeatherSkill(), UnitsSkill(), ArithmeticSkill(),
+_REGIONAL: tuple[Skill, ...] = (DeviceCommandsSkill(), HomeSkill(), ClockSkill(), WeatherSkill(), UnitsSkill(), ArithmeticSkill(),
                                 GeneralQuestionSkill())
 _TIERS: dict[str, tuple[Skill, ...]] = {
     "regional": _REGIONAL,

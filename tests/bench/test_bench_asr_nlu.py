@@ -34,32 +34,38 @@ def test_bench_asr_reports_wer_and_speed_per_model():
 
 
 def test_ha_slots_compare_in_proximas_terms():
-    # A floor is an area; a value from the satellite's context is not in the sentence; name "all" is no device.
-    assert modelled("HassTurnOn", {"floor": "First Floor", "domain": "light"}, {}) == {"area": {"first floor"}}
-    assert modelled("HassTurnOn", {"area": "Living Room"}, {"area": "Living Room"}) == {}
-    assert modelled("HassTurnOff", {"name": "Bedroom Lamp"}, {}) == {"name": {"bedroom lamp"}}
-    assert modelled("HassStartTimer", {"hours": 1, "minutes": 30}, {}) == {"duration_s": {"5400"}}
+    # Every slot HA lists is compared; a timer's hours, minutes and seconds as one duration;
+    # name "all" ("all the fans") names no entity.
+    assert modelled("HassTurnOn", {"floor": "First Floor", "domain": "light"}) == {
+        "floor": {"first floor"}, "domain": {"light"}}
+    assert modelled("HassTurnOff", {"name": "all", "domain": "fan", "area": "Kitchen"}) == {
+        "domain": {"fan"}, "area": {"kitchen"}}
+    assert modelled("HassStartTimer", {"hours": 1, "minutes": 30}) == {"duration_s": {"5400"}}
+    assert modelled("HassIncreaseTimer", {"minutes": 5, "start_hours": 1}) == {"duration_s": {"300"}, "start_hours": {"1"}}
     assert proxima_slots(Intent("HassStartTimer", {"minutes": "90"})) == {"duration_s": "5400"}
-    assert proxima_slots(Intent("HassTurnOn", {"area": "kitchen"})) == {"area": "kitchen"}
+    assert proxima_slots(Intent("HassStartTimer", {"minutes": "5", "seconds": "30"})) == {"duration_s": "330"}
+    assert proxima_slots(Intent("HassTurnOn", {"area": "kitchen", "domain": "light"})) == {
+        "area": "kitchen", "domain": "light"}
 
 
 def test_bench_nlu_on_home_assistant_tests():
     report = run("nlu", BenchOptions(corpus=CORPUS))
     assert report["suite"] == "ha-intents"
-    # 431 sentences of mapped intents in scope (lights, named on/off devices, timers, time, date, weather).
-    assert report["cases"] == 431
+    # Every English test sentence of the 31 handled intents (of the suite's 33), with HA's fixtures as
+    # the home; out of scope: timers that run a command later, and the sensors' device-class questions
+    # that the pinned home-assistant-intents has no sentences for (docs/intents.md).
+    assert report["cases"] == 909 and report["intents_handled"] == len(HA_TO_PROXIMA) == 31
     assert set(report["per_intent"]) == set(HA_TO_PROXIMA)
     assert sum(p["cases"] for p in report["per_intent"].values()) == report["cases"]
-    # Achieved with the templates as they are: 0.9675 (417 of 431; the misses are timers of
-    # several units, which Proxima's timer skill cannot hold, and a bare device name).
-    assert report["intent_accuracy"] >= 0.9675
-    assert report["slot_accuracy"] == 1.0
-    assert len(report["misses"]) <= 14
-    for name in ("HassTurnOff", "HassCancelTimer", "HassCancelAllTimers", "HassGetCurrentTime",
-                 "HassGetCurrentDate", "HassGetWeather", "HassNevermind"):
+    # Measured 2026-12-02: intent 0.9725 (25 sentences missed), slots 0.9943 (5 more).
+    assert report["intent_accuracy"] >= 0.97
+    assert report["slot_accuracy"] >= 0.99
+    assert len(report["misses"]) <= 30
+    for name in ("HassTurnOff", "HassCancelTimer", "HassCancelAllTimers", "HassGetCurrentTime", "HassStartTimer",
+                 "HassGetCurrentDate", "HassGetWeather", "HassNevermind", "HassLightSet", "HassTimerStatus"):
         assert report["per_intent"][name]["intent_accuracy"] == 1.0, name
-    assert report["per_intent"]["HassTurnOn"]["intent_accuracy"] >= 0.9949
-    assert report["per_intent"]["HassStartTimer"]["intent_accuracy"] >= 0.6667
-    # Covers, locks, valves, scenes, scripts and fans by area are not Proxima's on/off.
-    assert report["out_of_scope"] == {"HassStartTimer": 2, "HassTurnOff": 37, "HassTurnOn": 54}
-    assert "HassGetState" in report["unsupported"]
+    assert report["per_intent"]["HassTurnOn"]["intent_accuracy"] >= 0.99
+    assert report["out_of_scope"] == {"HassGetState": 172, "HassStartTimer": 2}
+    assert set(report["unsupported"]) == {"HassBroadcast", "HassRespond"}
+    # Device NLU per sentence (measured p50 4-5 ms, p95 8 ms on 2 loaded cores; the target is 10 ms).
+    assert 0 < report["device_nlu_ms"]["p50"] <= report["device_nlu_ms"]["p95"] < 20

@@ -11,18 +11,20 @@ def test_bench_endpoint_reports_each_hangover():
     settings = report["hangover_ms"]
     assert set(settings) == {"400", "640", "900"}
     p50 = [settings[h]["speech_end_to_endpoint_ms"]["p50"] for h in ("400", "640", "900")]
-    assert all(s["clips"] == 3 for s in settings.values())
+    assert all(s["clips"] == 6 for s in settings.values()), "3 corpus clips and 3 samples"
     assert p50 == sorted(p50) and p50[0] < p50[-1], "a longer hangover decides later"
     smart = report["smart_turn"]
-    assert smart["clips"] == 3 and set(smart) >= {"speech_end_to_endpoint_ms", "early", "early_clips", "by_reason"}
-    assert sum(smart["by_reason"].values()) == 3 and set(smart["by_reason"]) <= {"smart_turn", "speech_end"}
+    assert smart["clips"] == 6 and set(smart) >= {"speech_end_to_endpoint_ms", "early", "early_clips", "by_reason"}
+    assert sum(smart["by_reason"].values()) == 6 and set(smart["by_reason"]) <= {"smart_turn", "speech_end", "semantic"}
     assert smart["early"] == len(smart["early_clips"])
 
 
 def test_bench_local_reports_latency_and_bare_asr():
     report = run("local", BenchOptions(corpus=CORPUS, fast=True, limit=2))
-    for part in (report, report["semantic_endpoint"]):
+    for part in (report, report["fixed_hangover"]):
         assert part["clips"] == 4 and "unanswered" not in part
-        for key in ("speech_end_to_reply_ms", "endpoint_to_reply_ms", "bare_asr_ms"):
+        for key in ("speech_end_to_reply_ms", "endpoint_to_reply_ms", "bare_asr_ms", "speech_end_to_first_audio_ms"):
             assert part[key]["p50"] > 0 and part[key]["p95"] >= part[key]["p50"]
         assert part["ratio_to_bare_asr"] > 0
+        # the reply sounds after it is ready: its first sentence is synthesized in between
+        assert part["speech_end_to_first_audio_ms"]["p50"] > part["speech_end_to_reply_ms"]["p50"]

@@ -16,9 +16,11 @@ from standin_mic import StandInSoundDevice
 from test_mic_standin import at_48k, usb_mic
 
 JFK = "faster-whisper/tests/data/jfk.flac"  # 44.1 kHz stereo; pauses of up to 1.12 s
-RELAXED = EndpointConfig(hangover_ms=1500.0)
-"""The 640 ms default is sized for commands and cuts this speech at its first
-pause; 1.5 s is above its longest pause (Home Assistant's "relaxed" setting is 1.25 s)."""
+RELAXED = EndpointConfig(endpointing="fixed", hangover_ms=1500.0)
+"""The default end of turn (Smart Turn, which scores "And so my fellow Americans"
+0.95 complete) and the fixed 640 ms hangover both cut this speech at its first
+1.1 s pause; 1.5 s of silence is above its longest pause (Home Assistant's
+"relaxed" setting is 1.25 s)."""
 
 
 @pytest.fixture(scope="module")

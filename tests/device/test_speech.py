@@ -4,6 +4,7 @@ speakers in a room that echoes: no self-wake, and barge-in."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from device.local import LocalPath
 from device.mic import MicSource
 from device.pipeline import Pipeline
 from device.source import read_audio
-from device.speech import ReplyVoice, Speaker, Speech, Synthesizer
+from device.speech import ReplyVoice, Speaker, Speech, SpeechStream, Synthesizer
 from proxima import cli
 from proxima.audio import FRAME_SAMPLES
 from proxima.text import wer
@@ -57,6 +58,74 @@ def test_a_speaker_plays_the_reply_at_the_right_speed(synthesizer, rates):
     assert np.abs(played).max() > 1000
 
 
+LONG_REPLY = ("It is sunny in Berlin today. The high will be twenty one degrees, "
+              "with a light wind from the west in the afternoon. Tomorrow brings rain.")
+
+
+def test_a_long_reply_starts_with_its_first_sentence():
+    synthesizer = Synthesizer()
+    started = time.perf_counter()
+    stream = synthesizer.stream(LONG_REPLY)
+    first_s = time.perf_counter() - started
+    whole = stream.result(30)
+    whole_s = time.perf_counter() - started
+    assert stream.done and 0 < stream.first_samples < len(whole.samples) / 2, "three sentences, the first is short"
+    assert first_s < whole_s
+    assert np.array_equal(whole.samples[:stream.first_samples], synthesizer.synthesize("It is sunny in Berlin today.").samples)
+
+
+def test_a_repeated_reply_comes_from_the_cache(synthesizer):
+    synthesizer.clear_cache()
+    first = synthesizer.synthesize("Turned off the kitchen light.")
+    again = synthesizer.stream("Turned off the kitchen light.")
+    assert again.done and again.read(0, len(first.samples)) is not None
+    assert np.array_equal(again.result().samples, first.samples)
+    assert synthesizer.cached("Turned off the kitchen light.")
+    small = Synthesizer(cache_size=1)
+    small.synthesize("One.")
+    small.synthesize("Two.")
+    assert small.cached("Two.") and not small.cached("One."), "least recently used goes first"
+
+
+def test_a_speaker_plays_speech_that_is_still_being_synthesized(synthesizer):
+    """Sentences that arrive late (a slow synthesizer) leave a gap, never a loss or an early stop."""
+    sentence = synthesizer.synthesize("Timer set for five minutes.").samples
+
+    def slowly():
+        time.sleep(0.5)  # more than the first sentence lasts at speed 4
+        yield sentence
+
+    sd = speakers((48000,), speed=4)
+    speaker = Speaker(sd=sd)
+    speaker.play(SpeechStream(22050, sentence, slowly()))
+    assert speaker.wait(15)
+    stream, = sd.outputs
+    played = np.concatenate(stream.played)
+    voiced = np.abs(played) > 300
+    expected_s = 2 * len(sentence) / 22050
+    assert stream.completed
+    assert voiced.sum() / 48000 == pytest.approx(np.sum(np.abs(np.concatenate([sentence] * 2)) > 300) / 22050, rel=0.05)
+    assert len(played) / 48000 > expected_s, "a gap of silence while the second sentence was synthesized"
+
+
+@pytest.mark.timeout(60)
+def test_a_timer_that_runs_out_is_said_aloud(capsys):
+    from proxima.nlu import Intent
+
+    sd = speakers((22050,), speed=4)
+    pipeline = Pipeline(DeviceConfig(policy="local-only"), voice=ReplyVoice(Synthesizer(), Speaker(sd=sd)))
+    try:
+        assert pipeline.skills.handle(Intent("HassStartTimer", {"seconds": "1"}), "u1") == "Timer set for 1 second."
+        deadline = time.monotonic() + 20
+        while not (sd.outputs and sd.outputs[0].completed) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        pipeline.close()
+    ring, = sd.outputs
+    assert ring.completed and np.abs(np.concatenate(ring.played)).max() > 1000
+    assert "timer" in capsys.readouterr().err.lower()
+
+
 def test_no_output_device_is_not_an_error():
     speaker = Speaker(sd=StandInSoundDevice(usb_mic()))
     assert not speaker.available and "Error querying device -1" in speaker.why_not
@@ -78,6 +147,8 @@ def test_reply_dir_holds_the_spoken_reply(tmp_path, capsys):
     tts, = [s for s in result["spans"] if s["name"] == "device.tts"]
     utterance, = [s for s in result["spans"] if s["name"] == "utterance"]
     assert tts["start_ms"] + tts["duration_ms"] <= utterance["duration_ms"] + 1
+    latency = result["latency_ms"]
+    assert latency["speech_end_to_first_audio"] >= latency["speech_end_to_reply"] + tts["duration_ms"] - 1
 
 
 @pytest.mark.timeout(120)

@@ -8,8 +8,10 @@ import pytest
 from conftest import LIVING_ROOM, WAKE_MYCROFT, corpus, run_files
 from device._turn_features import WINDOW_SAMPLES, last_window, log_mel
 from device.config import EndpointConfig
+from device.endpoint import Endpointer
+from device.events import AudioFrame, EarlyResult, Endpoint
 from device.source import read_audio
-from device.turn import SmartTurn
+from device.turn import SmartTurn, unfinished
 from proxima.models import ModelError, smart_turn_path
 
 JFK = "faster-whisper/tests/data/jfk.flac"
@@ -48,7 +50,7 @@ def test_a_sentence_cut_in_its_middle_is_not_complete(turn):
 
 
 def test_the_smart_endpointer_ends_a_command_before_the_fixed_hangover(make_pipeline):
-    pipeline = make_pipeline([], None, policy="local-only", endpoint=EndpointConfig(endpointing="smart"))
+    pipeline = make_pipeline([], None, policy="local-only", endpoint=EndpointConfig(endpointing="smart", semantic=False))
     r, = run_files(pipeline, WAKE_MYCROFT, LIVING_ROOM)
     assert r.endpoint.reason == "smart_turn" and r.route == "local"
     assert r.endpoint.decided_ms - r.endpoint.speech_end_ms < EndpointConfig().hangover_ms
@@ -72,3 +74,54 @@ def test_a_missing_or_corrupt_model_is_one_clear_error(tmp_path):
     torn.write_bytes(smart_turn_path().read_bytes()[:4096])
     with pytest.raises(ModelError, match="cannot load the Smart Turn model"):
         SmartTurn(torn)
+
+
+@pytest.mark.parametrize("text, goes_on", [
+    ("Mr. John Dashwood had then leisure to consider how.", True),
+    ("Set a timer for", True),
+    ("Turn on the kitchen light and", True),
+    ("What's the weather like in...", True),
+    ("Hey Mycroft,", True),
+    ("Turn it on.", False),
+    ("Turn off the light.", False),
+    ("And so my fellow Americans.", False),
+    ("", False),
+])
+def test_an_early_transcript_that_plainly_goes_on(text, goes_on):
+    assert unfinished(text) is goes_on
+
+
+def _decide(cfg: EndpointConfig, early: EarlyResult | None) -> tuple[Endpoint, Endpointer]:
+    """The living-room command, then silence, through an endpointer whose every pause
+    has ``early`` as its early local result."""
+    endpointer = Endpointer(cfg)
+    endpointer.start(0.0)
+    audio = np.concatenate([read_audio(corpus(LIVING_ROOM)), np.zeros(3 * 16000, np.int16)])
+    for i in range(0, len(audio) - 1279, 1280):
+        source = (lambda wait: early) if endpointer.paused else None
+        decided = endpointer.process(AudioFrame(audio[i:i + 1280], i / 16.0), source)
+        if decided is not None:
+            return decided, endpointer
+    raise AssertionError("no endpoint")
+
+
+def test_a_transcript_that_goes_on_overrules_smart_turn():
+    cfg = EndpointConfig(endpointing="smart", semantic=False)
+    heard = "Turn on the living room light."
+    done, endpointer = _decide(cfg, EarlyResult(True, heard))
+    assert done.reason == "smart_turn" and endpointer.vetoes == 0
+    assert done.decided_ms - done.speech_end_ms < cfg.turn_fallback_ms
+    going_on, endpointer = _decide(cfg, EarlyResult(True, "Turn on the living room light and the"))
+    assert going_on.reason == "speech_end" and endpointer.vetoes >= 1
+    assert going_on.decided_ms - going_on.speech_end_ms >= cfg.turn_fallback_ms
+
+
+def test_a_confident_command_ends_the_turn_when_smart_turn_agrees():
+    command = EarlyResult(True, "Turn on the living room light.", command=True)
+    semantic, _ = _decide(EndpointConfig(), command)
+    assert semantic.reason == "semantic"
+    assert semantic.decided_ms - semantic.speech_end_ms < EndpointConfig().turn_pause_ms
+    doubted, _ = _decide(EndpointConfig(turn_threshold=1.01), command)  # Smart Turn never agrees
+    assert doubted.reason == "speech_end"
+    fixed, _ = _decide(EndpointConfig(endpointing="fixed"), command)  # no model to agree: the command decides
+    assert fixed.reason == "semantic"
