@@ -8,12 +8,19 @@ from typing import Mapping
 from proxima.security import TlsFiles
 
 
+WAKE_WORDS = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy")
+"""The bundled models that are wake words, loaded by default. openWakeWord's other two,
+``timer`` and ``weather``, detect commands ("set a 5 minute timer", "what's the weather"):
+as wake words they open an utterance at a phrase said in conversation and cut the
+command's own words off the transcript, so they load only when named."""
+
+
 @dataclass(frozen=True)
 class WakeConfig:
     """Wake word detection (openWakeWord)."""
 
-    models: tuple[str, ...] = ()
-    """Bundled model names or ``.onnx`` paths; empty: every bundled model."""
+    models: tuple[str, ...] = WAKE_WORDS
+    """Bundled model names (``timer`` and ``weather`` too) or ``.onnx`` paths; empty: ``WAKE_WORDS``."""
     threshold: float = 0.5
     """Score that fires a detection (openWakeWord's documented default), 0..1."""
     thresholds: Mapping[str, float] = field(default_factory=dict)
@@ -25,6 +32,26 @@ class WakeConfig:
     0.015 even ungated: a model miss) and white noise still fires nothing."""
     refractory_ms: float = 2000.0
     """After a detection, no model fires for this long, ms."""
+
+
+@dataclass(frozen=True)
+class FrontEndConfig:
+    """Noise suppression and automatic gain of the audio front end (webrtc-noise-gain,
+    ``device/cleanup.py``); both 0 leaves the audio untouched (no processor runs)."""
+
+    noise_suppression: int = 0
+    """WebRTC noise suppression level, 0 (off) .. 4 (strongest). Off by default: on
+    ``bench noise`` it helped a little at 20 dB SNR, but at 10 dB and below it raised
+    Whisper's WER and won back no wake words (README, "Noise suppression and automatic gain")."""
+    auto_gain_dbfs: int = 0
+    """WebRTC automatic gain, 1..31 dB below full scale as wyoming-satellite's
+    ``--mic-auto-gain``; 0: off. webrtc-noise-gain 1.3.0 passes the target to AGC1 but the
+    adaptive digital AGC2 it also enables does the work: every value 1..31 gives the same audio."""
+
+    @property
+    def enabled(self) -> bool:
+        """True when either stage is on."""
+        return bool(self.noise_suppression or self.auto_gain_dbfs)
 
 
 @dataclass(frozen=True)
@@ -105,6 +132,29 @@ class UplinkConfig:
     codec: str = "pcm16"
     """Uplink audio encoding (``proxima.codec``): "pcm16" (LINEAR16, 256 kbit/s) or
     "opus" (Opus through libopus, about 32 kbit/s)."""
+    hedge: bool = True
+    """Start the next tier at once when the current one stalls or is late
+    (``device.hedge``); the first final wins. False: only the deadlines fail over."""
+    progress_interval_ms: int = 250
+    """How often the device asks a tier to acknowledge the audio it took in, ms (0: never ask)."""
+    stall_floor_s: float = 0.6
+    """Audio unacknowledged this long marks a tier that sends progress stalled,
+    at the least (more on a long round trip: see ``stall_rtts``), s."""
+    stall_rtts: float = 4.0
+    """Stall bound over the floor: the progress interval plus this many round trips."""
+    hedge_floor_s: float = 0.5
+    """After end of audio the next tier is started once no final came for this long at the least, s."""
+    hedge_prior_s: float = 1.0
+    """The floor instead, while the device has seen fewer than ``device.hedge.HISTORY_MIN``
+    finals from the tier (it knows nothing of its speed yet; on a starved 2-core machine a
+    healthy tier took over 0.5 s), s."""
+    hedge_margin_s: float = 0.25
+    """Added to a tier's recent p95 from end of audio to final for its hedge deadline, s."""
+    hedge_rtf: float = 0.25
+    """Expected decode time per second of audio, for what a tier's decode should still take
+    at end of audio; added to its hedge deadline, so a decode still running is not late. A
+    real-time factor: Whisper base measures 0.09 idle on ``bench asr`` and about 0.16 on a
+    loaded 2-core machine, where 0.15 hedged healthy fast replays."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +164,8 @@ class DeviceConfig:
     wake: WakeConfig = field(default_factory=WakeConfig)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
     uplink: UplinkConfig = field(default_factory=UplinkConfig)
+    frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
+    """Noise suppression and gain before the wake word (off by default: ``bench noise``)."""
     policy: str = "parallel"
     """"parallel", "local-first", "remote-only" or "local-only" (DESIGN.md)."""
     local_model: str = "tiny.en"

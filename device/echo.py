@@ -25,7 +25,7 @@ import soxr
 
 from device.config import WakeConfig
 from device.events import AudioFrame
-from device.speech import SpeechStream
+from device.tts import SpeechStream
 from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
 
 log = logging.getLogger(__name__)

@@ -27,10 +27,13 @@ import numpy as np
 from device.config import EndpointConfig
 from device.events import AudioFrame, EarlyResult, Endpoint
 from device.turn import SmartTurn, unfinished
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE, tail_holds_sound
 
 EarlySource = Callable[[bool], "EarlyResult | None"]
 """``source(wait)``: the early local result of the current pause (see :meth:`device.router.Router.early`)."""
+
+SOUNDING_MS = 160
+"""Recent audio that must be quiet (by energy) for a learned or semantic end of turn, ms."""
 
 TURN_WINDOW_FRAMES = 8 * SAMPLE_RATE // FRAME_SAMPLES
 """Frames of audio kept for Smart Turn: its 8 s window."""
@@ -88,7 +91,7 @@ class Endpointer:
         if self.probability >= self.cfg.speech_threshold:
             self.speech_end_ms = frame.end_ms
         now = frame.end_ms
-        if self._turn is not None:  # only Smart Turn reads the audio back
+        if self._turn is not None or self.cfg.semantic:  # Smart Turn and the energy check read it back
             self._audio.append(frame.samples)
         reason = self._semantic(early) or self._smart_turn(now, early)
         if reason is not None:
@@ -112,8 +115,8 @@ class Endpointer:
             return None
         if self._turn is None:
             return "semantic"
-        if self._asked_at == self.speech_end_ms:
-            return None  # already judged this pause
+        if self._asked_at == self.speech_end_ms or self._still_sounding():
+            return None  # already judged this pause, or not a pause at all
         return "semantic" if self._ask() else None
 
     def _smart_turn(self, now: float, source: EarlySource | None) -> str | None:
@@ -122,7 +125,7 @@ class Endpointer:
         does not go on."""
         if self._turn is None or self.speech_end_ms is None or self._asked_at == self.speech_end_ms:
             return None
-        if now - self.speech_end_ms < self.cfg.turn_pause_ms:
+        if now - self.speech_end_ms < self.cfg.turn_pause_ms or self._still_sounding():
             return None
         early = source(True) if source is not None else None
         if early is not None and unfinished(early.transcript):
@@ -130,6 +133,15 @@ class Endpointer:
             self.vetoes += 1
             return None
         return "smart_turn" if self._ask() else None
+
+    def _still_sounding(self) -> bool:
+        """True when the last ``SOUNDING_MS`` stand above the utterance's noise floor
+        (:func:`proxima.audio.tail_holds_sound`): speech the VAD scored below its
+        threshold (a quiet last word) goes on, so this is no pause to end a turn at.
+        Only the fallback silence ends such a turn; the last 160 ms, not the whole
+        pause, so the decay of the word before the pause does not count."""
+        audio = np.concatenate(self._audio)
+        return tail_holds_sound(audio, len(audio) - SOUNDING_MS * SAMPLE_RATE // 1000)
 
     def _ask(self) -> bool:
         """Smart Turn's verdict on the utterance so far (once per pause)."""

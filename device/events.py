@@ -106,7 +106,7 @@ class UtteranceResult:
     wake_end_ms: float = 0.0
     """Stream time the trace started, ms (not in the JSON; spans are relative to it)."""
     speech: Any = None
-    """The spoken reply, a :class:`device.speech.SpeechStream` (not in the JSON); None when not spoken."""
+    """The spoken reply, a :class:`device.tts.SpeechStream` (not in the JSON); None when not spoken."""
 
     def to_json(self) -> dict:
         return {

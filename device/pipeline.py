@@ -1,6 +1,6 @@
 """The device pipeline: frames in, one result per utterance out.
 
-source -> wake -> endpoint -> router -> (local | uplink) -> reply
+source -> cleanup -> wake -> endpoint -> router -> (local | uplink) -> reply
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import IO, Callable, Iterable, Iterator
 
+from device.cleanup import NoiseGain
 from device.config import DeviceConfig
 from device.endpoint import Endpointer
 from device.echo import EchoGuard
@@ -73,7 +74,7 @@ class Pipeline:
         self.clock.restart()
         utt: Utterance | None = None
         last_end = 0.0
-        for frame in frames:
+        for frame in NoiseGain(self.cfg.frontend).frames(frames):
             self.clock.tick(frame.end_ms)
             last_end = frame.end_ms
             detection = self._judge(self.wake.process(frame))

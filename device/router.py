@@ -27,6 +27,7 @@ from device.events import EarlyResult, Endpoint, UtteranceResult, WakeDetection
 from device.local import LocalPath
 from device.skills import LocalSkills
 from device.uplink import Uplink, UplinkStream, stream_config
+from proxima.audio import DECAY_SAMPLES, tail_holds_sound
 from proxima.nlu import Intent
 from proxima.tracing import HOP_ATTRIBUTE, SpanCollector, StreamClock, records_from_spans, trace_id_hex
 
@@ -50,6 +51,8 @@ class Utterance:
     """``int16`` frames since the wake word."""
     speculation: Future | None = None
     """The local (intent, transcript) being computed early, from the audio up to a pause."""
+    speculated_samples: int = 0
+    """Samples the early local result covers."""
     paused: bool = False
     """A pause is running (reported to the tier; speculation started)."""
 
@@ -68,7 +71,7 @@ class Router:
         self._clock = clock
         self._early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-asr")
         self.tts = None
-        """A :class:`device.speech.Synthesizer` when replies are spoken (``device.tts`` span: the first sentence)."""
+        """A :class:`device.tts.Synthesizer` when replies are spoken (``device.tts`` span: the first sentence)."""
 
     @property
     def streams_live(self) -> bool:
@@ -98,7 +101,9 @@ class Router:
         if utt.stream is not None:
             utt.stream.speech_end()
         if self.local is not None and self.cfg.policy != "remote-only":
-            utt.speculation = self._early.submit(self._speculate_local, utt, np.concatenate(utt.audio))
+            audio = np.concatenate(utt.audio)
+            utt.speculated_samples = len(audio)
+            utt.speculation = self._early.submit(self._speculate_local, utt, audio)
 
     def discard_speculation(self, utt: Utterance) -> None:
         """Speech resumed: early results no longer cover the utterance."""
@@ -163,8 +168,12 @@ class Router:
         if utt.stream is not None:
             utt.stream.end()  # the tier decodes while the device does
         local_intent, transcript = None, ""
-        if utt.speculation is not None:  # started at the pause; only silence came since
+        if utt.speculation is not None:  # started at the pause; the VAD heard only silence since
             local_intent, transcript = utt.speculation.result()
+            if tail_holds_sound(audio, utt.speculated_samples + DECAY_SAMPLES):  # ... but there was sound: hear it all
+                whole_intent, whole = self._run_local(utt, audio)
+                if whole:  # a loop on a word cut at the end is blanked; then the words to the pause stand
+                    local_intent, transcript = whole_intent, whole
         elif self.local is not None and self.cfg.policy != "remote-only":
             local_intent, transcript = self._run_local(utt, audio)
         confident = local_intent is not None and local_intent.confidence >= self.cfg.local_min_confidence

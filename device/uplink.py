@@ -6,50 +6,39 @@ tier that fails before or during the utterance, or after its end, is replaced
 by the next one, which receives the whole utterance again: no speech is lost.
 A tier fails when its connection is not ready within ``connect_timeout_s``,
 when the call ends with a failover status, or when its final result misses its
-deadline (its share of the latency budget, counted from end of audio). An
-endpoint whose circuit breaker is open is skipped (``device.health``). When no
-tier answers, the result is None and the device answers offline.
+deadline (its share of the latency budget, counted from end of audio). A tier
+that stalls or is late is hedged before that (``device.hedge``, the order in
+``device.failover``): the next tier starts with the kept audio while it runs,
+and the first final wins. An endpoint whose circuit breaker is open is skipped
+(``device.health``). When no tier answers, the result is None and the device
+answers offline.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Iterator
 
 import grpc
 import numpy as np
 from opentelemetry import trace
 
+from device.attempt import RESEND_CHUNK_BYTES, Attempt, batched  # noqa: F401 (RESEND_CHUNK_BYTES, batched: re-exported)
 from device.config import UplinkConfig
 from device.events import RemoteResult
+from device.failover import FAILOVER_CODES, SAME_TARGET_RETRY_CODES, Failover  # noqa: F401 (codes: re-exported)
 from device.health import EndpointHealth
+from device.hedge import TierTimes, decode_left_s
 from protos.v1 import assistant_pb2 as pb
-from protos.v1 import assistant_pb2_grpc as pb_grpc
 from proxima import codec as audio_codec
 from proxima.audio import SAMPLE_RATE
 from proxima.grpc_options import CLIENT_OPTIONS
 from proxima.security import TOKEN_HEADER, channel_credentials, check_plaintext
 from proxima.targets import balanced_options, parse as parse_target
-from proxima.nlu import Intent
-from proxima.tracing import HOP_ATTRIBUTE, SpanRecord, StreamClock, inject_metadata
-
-FAILOVER_CODES = frozenset({
-    grpc.StatusCode.UNAVAILABLE,        # down, refused, or still warming up
-    grpc.StatusCode.DEADLINE_EXCEEDED,  # too slow
-    grpc.StatusCode.RESOURCE_EXHAUSTED, # full
-})
-"""Statuses after which the next tier gets the utterance."""
-
-SAME_TARGET_RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
-"""Failures of one replica after which a load-balanced target is tried again
-(its channel picks another live replica) before the next tier."""
+from proxima.tracing import HOP_ATTRIBUTE, StreamClock, inject_metadata
 
 RESEND_CHUNK_SAMPLES = 16_000
 """Audio is encoded in pieces of at most 1 s (32 KB as LINEAR16)."""
-RESEND_CHUNK_BYTES = 32_000
-"""Encoded audio replayed to a new tier is joined into messages of at most this
-many bytes (under the tier's 64 KiB limit), bytes."""
 ENCODINGS = {"pcm16": pb.AudioFormat.LINEAR16, "opus": pb.AudioFormat.OPUS}
 """The wire encoding of each ``UplinkConfig.codec``."""
 
@@ -76,10 +65,17 @@ class Uplink:
             self.tiers.append(("cloud", cfg.cloud))
         self._channels = {addr: self._channel(addr) for _, addr in self.tiers}
         self.health = {addr: EndpointHealth(addr, ch) for addr, ch in self._channels.items()}
+        self.times = {addr: TierTimes(cfg) for addr in self._channels}
+        """What each endpoint's streams taught about its timing (``device.hedge``)."""
+        self._warming: dict[str, grpc.Future] = {}
         self._turn = 0
         self._turn_lock = threading.Lock()
         self.bytes_sent = 0
         """Audio payload bytes handed to gRPC by every stream so far, resends included (bench latency)."""
+        self.hedges = 0
+        """Tiers started early so far because the one before stalled or was late."""
+        self.hedge_bytes = 0
+        """Audio payload bytes handed to hedge streams so far (the extra a hedge costs), bytes."""
         self._sent_lock = threading.Lock()
         self._clock = clock
         self._tracer = tracer
@@ -126,9 +122,22 @@ class Uplink:
         encoded = pb.StreamConfig()
         encoded.CopyFrom(config)
         encoded.format.encoding = ENCODINGS[self.cfg.codec]
+        if self.cfg.hedge and self.cfg.progress_interval_ms:
+            encoded.progress_interval_ms = self.cfg.progress_interval_ms
+        self._warm()
         return UplinkStream(self, encoded, parent, origin_ms)
 
+    def _warm(self) -> None:
+        """Have every tier's channel connect (or stay connected): a hedge or a
+        failover then pays no handshake. One pending future per channel at most."""
+        for address, channel in self._channels.items():
+            future = self._warming.get(address)
+            if future is None or future.done():
+                self._warming[address] = grpc.channel_ready_future(channel)
+
     def close(self) -> None:
+        for f in self._warming.values():
+            f.cancel()
         for h in self.health.values():
             h.stop()
         for ch in self._channels.values():
@@ -149,23 +158,31 @@ class UplinkStream:
         self._items: list[bytes | pb.ConverseRequest] = []
         """Everything for the tier, in order: encoded audio and VAD hints; kept for failover
         (a new tier gets the same bytes, so an Opus stream is encoded once)."""
+        self._offsets_ms: list[float] = []
+        """For each of ``_items``, the audio (ms from the start) handed to the encoder by then."""
+        self._samples = 0
+        self._speech_end_samples: int | None = None
+        """Audio at the latest SPEECH_END hint still standing (the tier's early decode covers it)."""
+        self._speech_end_at: float | None = None
+        """``time.monotonic()`` of that hint."""
         self._encoder = audio_codec.encoder(uplink.cfg.codec)
         self._encoder_lock = threading.Lock()
         self.interim = ""
         """The latest interim transcript from the tier (stable words only)."""
         self._cond = threading.Condition()
-        self._ended = self._cancelled = False
-        self._call: grpc.Future | None = None
-        self._timed_out = False
-        self._result_due: float | None = None
-        """``time.monotonic()`` by which the current tier owes its final result."""
-        self._tier = ""
+        self._cancelled = False
+        self.ended_at: float | None = None
+        """``time.monotonic()`` of end of audio; None before."""
+        self._live: list[Attempt] = []
+        self._ended_attempts: list[Attempt] = []
         self._done = threading.Event()
         self.result_value: RemoteResult | None = None
         self.errors: list[str] = []
-        """One line per failed tier, e.g. ``regional: UNAVAILABLE (...)``."""
+        """One line per failed or hedged tier, e.g. ``regional: UNAVAILABLE (...)``."""
         self.bytes_sent = 0
         """Audio payload bytes of this utterance handed to gRPC, over every tier tried."""
+        self.hedges = 0
+        """Tiers started early because the one before stalled or was late (0 or more)."""
         clock = uplink._clock
         self._span = uplink._tracer.start_span(
             "device.uplink", context=trace.set_span_in_context(parent),
@@ -183,21 +200,31 @@ class UplinkStream:
         the current tier (and keep it for the next)."""
         with self._encoder_lock:
             for i in range(0, len(samples), RESEND_CHUNK_SAMPLES):
-                if payload := self._encoder.encode(samples[i:i + RESEND_CHUNK_SAMPLES]):
+                piece = samples[i:i + RESEND_CHUNK_SAMPLES]
+                self._samples += len(piece)
+                if payload := self._encoder.encode(piece):
                     self._put(payload)
 
     def speech_end(self) -> None:
         """Tell the tier the VAD heard speech stop here (it may start its final decode)."""
+        self._speech_end_samples, self._speech_end_at = self._samples, time.monotonic()
         self._put(pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_END)))
 
     def speech_resumed(self) -> None:
         """Tell the tier speech resumed after a reported end."""
+        self._speech_end_samples = self._speech_end_at = None
         self._put(pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_RESUMED)))
 
     def _put(self, item: bytes | pb.ConverseRequest) -> None:
         with self._cond:
             self._items.append(item)
+            self._offsets_ms.append(self._samples * 1000.0 / SAMPLE_RATE)
             self._cond.notify_all()
+
+    def decode_left_s(self) -> float:
+        """How long the tier's decode should still take at end of audio, s (``device.hedge.decode_left_s``)."""
+        end = self.ended_at if self.ended_at is not None else time.monotonic()
+        return decode_left_s(self._up.cfg.hedge_rtf, self._samples, self._speech_end_samples, self._speech_end_at, end)
 
     def end(self) -> None:
         """No more audio: the tier may produce its final result, within its deadline."""
@@ -205,8 +232,7 @@ class UplinkStream:
             if tail := self._encoder.flush():  # Opus: the last partial frame and the lookahead
                 self._put(tail)
         with self._cond:
-            self._ended = True
-            self._result_due = time.monotonic() + self._up.deadline_s(self._tier)
+            self.ended_at = time.monotonic()
             self._cond.notify_all()
 
     def cancel(self) -> None:
@@ -214,9 +240,10 @@ class UplinkStream:
         with self._cond:
             self._cancelled = True
             self._cond.notify_all()
-            call = self._call
-        if call is not None:
-            call.cancel()
+            live = list(self._live)
+        for a in live:
+            if a.call is not None:
+                a.call.cancel()
         self._done.wait(2.0)
 
     def result(self) -> RemoteResult | None:
@@ -224,155 +251,28 @@ class UplinkStream:
         self._done.wait()
         return self.result_value
 
-    # -- the stream's side -------------------------------------------------------
-    def _count_sent(self, n: int) -> None:
-        self.bytes_sent += n  # only this stream's request thread writes it
-        with self._up._sent_lock:  # streams of several utterances may overlap
+    # -- the streams' side -------------------------------------------------------
+    def _count_sent(self, n: int, hedge: bool) -> None:
+        with self._up._sent_lock:  # streams of several utterances (and a hedge) may overlap
+            self.bytes_sent += n
             self._up.bytes_sent += n
+            if hedge:
+                self._up.hedge_bytes += n
 
-    def _watchdog(self) -> None:
-        """Cancels the current tier's call when its final result is overdue."""
-        while not self._done.wait(0.05):
-            with self._cond:
-                overdue = self._result_due is not None and time.monotonic() > self._result_due
-                call = None if self._timed_out else self._call
-                if overdue and call is not None:
-                    self._timed_out = True
-            if overdue and call is not None:
-                call.cancel()
-
-    def _requests(self) -> Iterator[pb.ConverseRequest]:
-        yield pb.ConverseRequest(config=self._config)
-        sent = 0
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._cancelled or self._ended or len(self._items) > sent)
-                pending = self._items[sent:]
-                sent = len(self._items)
-                ended, cancelled = self._ended, self._cancelled
-            if cancelled:
-                yield pb.ConverseRequest(cancel=pb.Cancel(reason="answered on the device"))
-                return
-            for request in _batched(pending):
-                if request.HasField("audio"):
-                    self._count_sent(len(request.audio.data))
-                yield request
-            if ended:
-                with self._cond:
-                    if sent < len(self._items):
-                        continue
-                yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
-                return
+    def _attempt_ended(self, attempt: Attempt) -> None:
+        with self._cond:
+            self._ended_attempts.append(attempt)
+            self._cond.notify_all()
 
     def _run(self) -> None:
-        threading.Thread(target=self._watchdog, name="uplink-watchdog", daemon=True).start()
         try:
-            for tier, address in self._up.order():
-                health = self._up.health[address]
-                if not health.available:
-                    self.errors.append(f"{tier} at {address}: skipped (circuit breaker open)")
-                    continue
-                for _ in range(self._up.attempts(address)):
-                    with self._cond:
-                        if self._cancelled:
-                            return
-                        self._timed_out, self._call, self._tier = False, None, tier
-                        self._result_due = time.monotonic() + self._up.deadline_s(tier) if self._ended else None
-                    try:
-                        self.result_value = self._attempt(tier, address)
-                        health.record_success()
-                        self._span.set_attribute("proxima.tier", tier)
-                        return
-                    except grpc.RpcError as err:
-                        code = err.code()
-                        if code == grpc.StatusCode.CANCELLED and self._timed_out:
-                            code = grpc.StatusCode.DEADLINE_EXCEEDED
-                        if code == grpc.StatusCode.CANCELLED and self._cancelled:
-                            return
-                        self.errors.append(f"{tier} at {address}: {code.name} ({err.details()})")
-                        if code not in FAILOVER_CODES:
-                            return
-                        # Only a balanced target tries again (another replica): and
-                        # only after one replica failed fast. A missed deadline has
-                        # spent the tier's budget; a channel with no ready replica
-                        # has none to offer.
-                        if code not in SAME_TARGET_RETRY_CODES or isinstance(err, _NotConnected):
-                            break
-                # The target as a whole failed (every replica behind it, when balanced).
-                health.record_failure()
+            Failover(self).run()
         finally:
             clock = self._up._clock
-            self._span.set_attribute("proxima.attempts", len(self.errors) + (self.result_value is not None))
+            self._span.set_attribute("proxima.attempts", len(self.errors) - self.hedges + (self.result_value is not None))
+            self._span.set_attribute("proxima.hedges", self.hedges)
             self._span.end(end_time=clock.to_ns(clock.now()))
             self._done.set()
-
-    def _attempt(self, tier: str, address: str) -> RemoteResult:
-        channel = self._up._channels[address]
-        try:
-            grpc.channel_ready_future(channel).result(timeout=self._up.cfg.connect_timeout_s)
-        except grpc.FutureTimeoutError:
-            raise _NotConnected(grpc.StatusCode.UNAVAILABLE, f"not connected within {self._up.cfg.connect_timeout_s:g} s") from None
-        stub = pb_grpc.AssistantStub(channel)
-        call = stub.Converse(self._requests(), metadata=self._metadata, timeout=self._up.cfg.call_timeout_s)
-        with self._cond:
-            self._call = call
-        final = None
-        for response in call:
-            if response.transcript.is_final:
-                final = response
-                break
-            self.interim = response.transcript.text
-        if final is None:
-            raise _Failed(grpc.StatusCode.UNAVAILABLE, f"the {tier} tier closed the stream without a final result")
-        recv_ms = self._up._clock.now()
-        intent = None
-        if final.HasField("intent"):
-            intent = Intent(final.intent.name, dict(final.intent.slots), final.intent.confidence)
-        # Place the server's stages so that its send time meets our receive time.
-        spans = tuple(
-            SpanRecord(t.name, final.tier or tier, recv_ms - (final.sent_ms - t.start_ms) - self._origin_ms, t.duration_ms)
-            for t in final.timings
-        )
-        return RemoteResult(tier=final.tier or tier, transcript=final.transcript.text, intent=intent,
-                            reply=final.reply.text, trace_id=final.trace_id, spans=spans)
-
-
-def _batched(items) -> Iterator[pb.ConverseRequest]:
-    """Requests for ``items`` in order: runs of encoded audio joined into
-    messages of at most ``RESEND_CHUNK_BYTES`` (a replay to a new tier goes in
-    few messages). Payloads are joined, never split: LINEAR16 bytes and
-    length-prefixed Opus packets both stay valid when concatenated."""
-    run: list[bytes] = []
-    size = 0
-    for item in [*items, None]:
-        if isinstance(item, bytes) and size + len(item) <= RESEND_CHUNK_BYTES:
-            run.append(item)
-            size += len(item)
-            continue
-        if run:
-            yield pb.ConverseRequest(audio=pb.AudioChunk(data=b"".join(run)))
-            run, size = [], 0
-        if isinstance(item, bytes):
-            run, size = [item], len(item)
-        elif item is not None:
-            yield item
-
-
-class _Failed(grpc.RpcError):
-    """A tier failed in a way the device noticed itself (no status from the server)."""
-
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
-        self._code, self._details = code, details
-
-    def code(self) -> grpc.StatusCode:
-        return self._code
-
-    def details(self) -> str:
-        return self._details
-
-
-class _NotConnected(_Failed):
-    """The channel had no ready connection (to any replica) in time."""
 
 
 def stream_config(utterance_id: str, wake_word: str, language: str, device_id: str,

@@ -25,12 +25,12 @@ from typing import Mapping
 
 import numpy as np
 
-from device.config import WakeConfig
+from device.config import WAKE_WORDS, WakeConfig
 from device.events import AudioFrame, WakeDetection
 from proxima.models import ModelError
 
 BUNDLED = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy", "timer", "weather")
-"""Wake models in openWakeWord 0.5.1's wheel."""
+"""Wake models in openWakeWord 0.5.1's wheel (the default is ``WAKE_WORDS``, the first four)."""
 
 _SILENCE_S = 4
 _RAW_KEEP = 2 * 1280 + 480
@@ -82,10 +82,11 @@ class WakeWordDetector:
     """openWakeWord over 80 ms frames.
 
     Args:
-        cfg: models, thresholds, VAD gate and refractory period. An empty
-            model list loads every bundled model (alexa, hey_jarvis,
-            hey_mycroft, hey_rhasspy, timer, weather); a path loads a custom
-            ``.onnx`` model, named by its file stem.
+        cfg: models, thresholds, VAD gate and refractory period. The default
+            (and an empty list) loads the wake words ``WAKE_WORDS``: alexa,
+            hey_jarvis, hey_mycroft and hey_rhasspy, not the bundled command
+            detectors ``timer`` and ``weather``, which load when named; a path
+            loads a custom ``.onnx`` model, named by its file stem.
 
     Raises:
         proxima.models.ModelError: a model is neither bundled nor a loadable ``.onnx`` file.
@@ -94,17 +95,20 @@ class WakeWordDetector:
     def __init__(self, cfg: WakeConfig) -> None:
         from openwakeword.model import Model
 
-        for m in cfg.models:
+        # An empty list would make openWakeWord load every bundled model, the command
+        # detectors included: it means the default wake words instead.
+        models = tuple(cfg.models) or WAKE_WORDS
+        for m in models:
             if (m.endswith(".onnx") or "/" in m) and not (Path(m).is_file() and m.endswith(".onnx")):
                 raise ModelError(f"wake model {m}: no such .onnx file; give a bundled name ({', '.join(BUNDLED)}) or an ONNX model path")
             if not m.endswith(".onnx") and "/" not in m and m not in BUNDLED:
                 raise ModelError(f"wake model {m!r} is not bundled ({', '.join(BUNDLED)}); give one of those or an .onnx path")
         try:
             # ONNX, not openWakeWord 0.5.1's default tflite, which crashes under numpy 2.
-            self._model = Model(wakeword_models=list(cfg.models), inference_framework="onnx",
+            self._model = Model(wakeword_models=list(models), inference_framework="onnx",
                                 vad_threshold=cfg.vad_threshold)
         except Exception as exc:  # onnxruntime raises its own types for a bad file
-            raise ModelError(f"cannot load wake model(s) {', '.join(cfg.models)}: {' '.join(str(exc).split())}") from exc
+            raise ModelError(f"cannot load wake model(s) {', '.join(models)}: {' '.join(str(exc).split())}") from exc
         self.cfg = cfg
         self._silence = None
         self.model_names: list[str] = list(self._model.predict(np.zeros(1280, np.int16)))

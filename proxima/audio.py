@@ -43,3 +43,49 @@ def from_bytes(data: bytes) -> np.ndarray:
     if len(data) % 2:
         raise ValueError(f"LINEAR16 audio must have an even byte count, got {len(data)}")
     return np.frombuffer(data, dtype="<i2").astype(np.int16)
+
+
+WINDOW = SAMPLE_RATE // 50
+"""Energy window of :func:`tail_holds_sound`, samples: 20 ms."""
+ABOVE_FLOOR_DB = 10.0
+"""A tail window this much louder than the utterance's noise floor is sound, dB.
+Room tone and steady noise stay within a few dB of their own floor; a word,
+even 35 dB down, stands well above it."""
+DECAY_SAMPLES = SAMPLE_RATE // 10
+"""The first 100 ms after a VAD pause, where the last word's own decay still sounds:
+an early decode's tail is judged from there on. On the 23 corpus and sample clips it
+took the tails that wrongly held sound at the final pause from 4 to 1 (a 35 dB-down
+"room light", 600 ms long, still holds sound)."""
+SILENT_DBFS = -70.0
+"""Windows below this level are silence whatever the floor (digital silence has no floor), dBFS."""
+
+
+def _window_dbfs(audio: np.ndarray) -> np.ndarray:
+    """Level of each whole 20 ms window of ``int16[n]`` audio, dBFS."""
+    n = len(audio) // WINDOW
+    if n == 0:
+        return np.zeros(0)
+    frames = audio[:n * WINDOW].astype(np.float64).reshape(n, WINDOW) / 32768.0
+    return 10.0 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+
+
+def tail_holds_sound(audio: np.ndarray, tail_start: int) -> bool:
+    """True when ``audio[tail_start:]`` has a 20 ms window ``ABOVE_FLOOR_DB`` over the
+    utterance's noise floor (the 10th percentile of its window levels) and above
+    ``SILENT_DBFS``.
+
+    Why: an early decode (started when the VAD heard a pause) is reused as the
+    final only when nothing came after it. The VAD itself cannot be the judge of
+    that: speech it scored below its threshold (a word 35 dB down, a band-limited
+    recording) is exactly what the early decode lost.
+
+    Args:
+        audio: the whole utterance, ``int16[n]`` at 16 kHz.
+        tail_start: the sample where the early decode's audio ended.
+    """
+    levels = _window_dbfs(audio)
+    tail = _window_dbfs(audio[tail_start:])
+    if not len(tail) or not len(levels):
+        return False
+    floor = float(np.percentile(levels, 10))
+    return bool(np.any((tail > floor + ABOVE_FLOOR_DB) & (tail > SILENT_DBFS)))

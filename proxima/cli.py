@@ -73,7 +73,7 @@ def _use_home(path) -> None:
 
 
 def _device_config(args, regional: list[str], cloud: str | None):
-    from device.config import DeviceConfig, EndpointConfig, UplinkConfig, WakeConfig
+    from device.config import DeviceConfig, EndpointConfig, FrontEndConfig, UplinkConfig, WakeConfig
     from proxima.security import TlsFiles
 
     wake = WakeConfig(models=tuple(args.wake_model),
@@ -87,7 +87,10 @@ def _device_config(args, regional: list[str], cloud: str | None):
     uplink = UplinkConfig(regional=tuple(regional), cloud=cloud, token=_device_token(args),
                           tls=TlsFiles(tls_ca, tls_cert, tls_key) if tls_ca else None,
                           insecure=getattr(args, "insecure", False), codec=args.codec)
-    return DeviceConfig(wake=wake, endpoint=endpoint, uplink=uplink, policy=args.policy, local_model=args.local_model)
+    frontend = FrontEndConfig(noise_suppression=getattr(args, "noise_suppression", 0),
+                              auto_gain_dbfs=getattr(args, "auto_gain", 0))
+    return DeviceConfig(wake=wake, endpoint=endpoint, uplink=uplink, frontend=frontend, policy=args.policy,
+                        local_model=args.local_model)
 
 
 def _device_token(args) -> str | None:
@@ -156,7 +159,8 @@ def _run_device(args, wav: list[str] | None, regional: list[str], cloud: str | N
 def _reply_voice(args, live_audio: bool):
     """Spoken replies: played when audio is live (a microphone, or files in real
     time) and not ``--mute``; written with ``--reply-dir``; None when neither."""
-    from device.speech import ReplyVoice, ReplyWriter, Speaker, Synthesizer
+    from device.speech import ReplyVoice, ReplyWriter, Speaker
+    from device.tts import Synthesizer
 
     speaker = None
     if live_audio and not args.mute:

@@ -62,6 +62,15 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _ranged_int(low: int, high: int, what: str):
+    """argparse type: a whole number in low..high (``what`` names it in the error)."""
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (a whole number {low}..{high})")
+        return int(text)
+    return parse
+
+
 def _seconds(text: str) -> float:
     """argparse type: a duration from 0.1 s to 1 hour, in s."""
     try:
@@ -124,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def device_options(sp: argparse.ArgumentParser) -> None:
-        from device.config import EndpointConfig
+        from device.config import EndpointConfig, FrontEndConfig
 
         sp.add_argument("--policy", default="parallel", choices=["parallel", "local-first", "remote-only", "local-only"])
         sp.add_argument("--json", action="store_true", help="one JSON object per utterance")
@@ -135,7 +144,15 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--wake-threshold", type=_threshold, action="append", default=[], metavar="[MODEL=]T",
                         help="wake score that fires, in (0, 1]: for all models, or MODEL=T for one (repeatable)")
         sp.add_argument("--wake-model", action="append", default=[], metavar="NAME_OR_ONNX",
-                        help="wake model: a bundled name or a custom .onnx path (repeatable; default: all bundled)")
+                        help="wake model: a bundled name (timer, weather too) or a custom .onnx path "
+                             "(repeatable; default: alexa, hey_jarvis, hey_mycroft, hey_rhasspy)")
+        sp.add_argument("--noise-suppression", type=_ranged_int(0, 4, "a noise suppression level"),
+                        default=FrontEndConfig.noise_suppression, metavar="0..4",
+                        help="WebRTC noise suppression of the microphone or files, 0 (off) to 4 (strongest)")
+        sp.add_argument("--auto-gain", type=_ranged_int(0, 31, "an auto gain target in dBFS"),
+                        default=FrontEndConfig.auto_gain_dbfs, metavar="DBFS",
+                        help="WebRTC automatic gain, 1..31 dB below full scale as wyoming-satellite's "
+                             "--mic-auto-gain (0: off; webrtc-noise-gain 1.3.0 gives every value the same gain)")
         sp.add_argument("--hangover-ms", type=_millis, default=EndpointConfig.hangover_ms,
                         help="with --endpointing fixed: silence that ends an utterance (ms)")
         sp.add_argument("--no-speech-timeout-ms", type=_millis, default=3000.0,

@@ -3,7 +3,11 @@
 One ``Converse`` call is one utterance (see ``protos/v1/assistant.proto``):
 the config, then audio, then end of audio; the reply comes after the audio
 ends. A client half-close counts as end of audio; a Cancel ends the call with
-no reply (logged and counted, like a cancelled call).
+no reply (logged and counted, like a cancelled call). A client that asks
+(``StreamConfig.progress_interval_ms``) gets Progress acknowledgements: at once
+on the config, at that interval while it reads audio, and when it reads the
+end of audio, so the device tells a live tier from a stalled one within a
+few hundred ms.
 """
 
 from __future__ import annotations
@@ -145,28 +149,11 @@ class AssistantService(pb_grpc.AssistantServicer):
         await self._check_config(config, context)
         uid = stream.uid = config.utterance_id
 
-        if self.fault == "stop-reading":
-            await asyncio.sleep(max(0.0, self.fault_arg - ms() / 1000.0))
-            await asyncio.Event().wait()  # never reads again; the client's deadline ends the call
-
-        # Interim results go out while the reader still takes audio in.
-        outbox: asyncio.Queue = asyncio.Queue()
-        utterance = self.utterance_audio(lambda text: outbox.put_nowait(pb.ConverseResponse(
-            utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))))
-        stream.utterance = utterance
-        decoder = codec.decoder(ENCODINGS[config.format.encoding])
-        reader = asyncio.create_task(self._read(request_iterator, utterance, outbox, decoder))
-        try:
-            while (item := await outbox.get()) != "end":
-                if item == "cancel":
-                    self._record_cancel(stream, "message")
-                    return
-                if isinstance(item, tuple):  # (status, message) from the reader
-                    await context.abort(*item)
-                item.sent_ms = ms()
-                yield item
-        finally:
-            reader.cancel()
+        async for response in self._take_audio(request_iterator, context, stream, config):
+            yield response
+        if stream.cancelled:
+            return
+        utterance = stream.utterance
 
         if self.fault == "never-reply":
             await asyncio.Event().wait()
@@ -178,6 +165,7 @@ class AssistantService(pb_grpc.AssistantServicer):
             asr = await utterance.final()
             span.set_attribute("proxima.audio_ms", asr.audio_ms)
             span.set_attribute("proxima.speculated", utterance.speculated)
+            span.set_attribute("proxima.redecoded", utterance.redecoded)
             span.set_attribute(PROTOCOL_ATTRIBUTE, "grpc")
             trace_id = trace_id_hex(span)
         with self._stage(f"{self.tier}.nlu", parent, ms, timings):
@@ -200,11 +188,56 @@ class AssistantService(pb_grpc.AssistantServicer):
         for t in timings:
             self.metrics.observe_stage(t.name.split(".", 1)[1], t.duration_ms / 1000.0)
         # Keyed by utterance id; never the audio or the words (DEBUG adds the transcript).
-        log.info("utterance=%s tier=%s audio_ms=%.0f asr_ms=%.0f speculated=%s words=%d intent=%s",
-                 uid, self.tier, asr.audio_ms, timings[0].duration_ms, utterance.speculated,
+        log.info("utterance=%s tier=%s audio_ms=%.0f asr_ms=%.0f speculated=%s redecoded=%s words=%d intent=%s",
+                 uid, self.tier, asr.audio_ms, timings[0].duration_ms, utterance.speculated, utterance.redecoded,
                  len(asr.text.split()), intent.name if intent else "-")
         log.debug("utterance=%s transcript=%r", uid, asr.text)
         yield response
+
+    async def _take_audio(self, request_iterator, context: grpc.aio.ServicerContext, stream: "_Stream",
+                          config: pb.StreamConfig):
+        """The audio phase of a stream: yields interim results (and Progress, when the
+        client asked) while the reader takes the audio in; fills in ``stream.utterance``,
+        or sets ``stream.cancelled`` when the client sent a Cancel."""
+        ms, uid = stream.ms, stream.uid
+        interval_s = progress_interval_s(config)
+        if interval_s:  # the first acknowledgement: the stream is accepted (and gives the device a round trip)
+            yield pb.ConverseResponse(utterance_id=uid, tier=self.tier, sent_ms=ms(),
+                                      progress=pb.Progress(received_ms=0.0))
+
+        if self.fault == "stop-reading":
+            await asyncio.sleep(max(0.0, self.fault_arg - ms() / 1000.0))
+            await asyncio.Event().wait()  # never reads again; the client's deadline ends the call
+
+        # Interim results (and progress) go out while the reader still takes audio in.
+        outbox: asyncio.Queue = asyncio.Queue()
+        utterance = self.utterance_audio(lambda text: outbox.put_nowait(pb.ConverseResponse(
+            utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))))
+        stream.utterance = utterance
+        decoder = codec.decoder(ENCODINGS[config.format.encoding])
+        reader = asyncio.create_task(self._read(request_iterator, utterance, outbox, decoder))
+        ticker = asyncio.create_task(_tick(outbox, interval_s)) if interval_s else None
+        try:
+            while (item := await outbox.get()) != "end":
+                if item == "cancel":
+                    self._record_cancel(stream, "message")
+                    stream.cancelled = True
+                    return
+                if isinstance(item, tuple):  # (status, message) from the reader
+                    await context.abort(*item)
+                if item == "progress":
+                    item = pb.ConverseResponse(utterance_id=uid, tier=self.tier)
+                if interval_s:  # read at send time, so the figure is never older than the message
+                    item.progress.received_ms = stream.audio_ms()
+                item.sent_ms = ms()
+                yield item
+        finally:
+            reader.cancel()
+            if ticker is not None:
+                ticker.cancel()
+        if interval_s:  # every sample is in: the device stops counting unacknowledged audio
+            yield pb.ConverseResponse(utterance_id=uid, tier=self.tier, sent_ms=ms(),
+                                      progress=pb.Progress(received_ms=stream.audio_ms()))
 
     async def _read(self, request_iterator, utterance: UtteranceAudio, outbox: asyncio.Queue,
                     decoder: codec.Decoder) -> None:
@@ -262,6 +295,29 @@ class AssistantService(pb_grpc.AssistantServicer):
         return _Stage(self._tracer, name, self.tier, parent, ms, timings)
 
 
+PROGRESS_INTERVAL_MS = (100, 1000)
+"""The range a client's ``StreamConfig.progress_interval_ms`` is clamped to, ms."""
+
+
+def progress_interval_s(config: pb.StreamConfig) -> float:
+    """How often to send Progress on this stream, s; 0 when the client did not ask
+    (an older client, which would take a message without a transcript for an
+    empty interim result)."""
+    asked = config.progress_interval_ms
+    if not asked:
+        return 0.0
+    lo, hi = PROGRESS_INTERVAL_MS
+    return min(max(asked, lo), hi) / 1000.0
+
+
+async def _tick(outbox: asyncio.Queue, interval_s: float) -> None:
+    """Asks the handler for a Progress message every ``interval_s`` (s), on a
+    steady clock: acknowledgements keep coming while no interim result does."""
+    while True:
+        await asyncio.sleep(interval_s)
+        outbox.put_nowait("progress")
+
+
 @dataclass
 class _Stream:
     """What one Converse call's log lines need, filled in as the call goes."""
@@ -272,6 +328,8 @@ class _Stream:
     """The audio taken so far, once the stream is set up."""
     started: float = field(default_factory=time.perf_counter)
     """When the call began, perf_counter s."""
+    cancelled: bool = False
+    """The client sent a Cancel (the stream ends with no reply)."""
 
     def ms(self) -> float:
         """Time since the call began, ms."""

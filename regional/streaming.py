@@ -10,8 +10,10 @@ arrives, and a final decode started early when the device reports a pause.
 - **Speculative final.** A SPEECH_END hint from the device starts the final
   decode of the audio so far at once, while the device waits out its hangover.
   SPEECH_RESUMED discards it. At end of audio a speculation still standing is
-  the final result (what followed the pause was silence by the device's VAD),
-  so the final costs only what remains of that decode.
+  the final result only if the audio that came after it holds no sound by a
+  test of its own (:func:`tail_holds_sound`, on energy, not the device's VAD):
+  speech that the VAD scored below its threshold (a quiet or band-limited last
+  word) is decoded again with the rest, so the final covers every sample.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from proxima.asr import AsrResult, Transcriber
-from proxima.audio import SAMPLE_RATE
+from proxima.audio import DECAY_SAMPLES, SAMPLE_RATE, tail_holds_sound
 
 
 class LocalAgreement:
@@ -80,8 +82,11 @@ class UtteranceAudio:
         self._interim: asyncio.Future | None = None
         self._interim_at = 0
         self._speculation: asyncio.Future | None = None
+        self._speculated_at = 0
         self.speculated = False
         """True when the final result came from a decode started at a pause."""
+        self.redecoded = False
+        """True when a speculation stood at end of audio but sound came after it, so all was decoded again."""
         self._closed = False
 
     def add(self, chunk: np.ndarray) -> None:
@@ -97,6 +102,7 @@ class UtteranceAudio:
     def speech_end(self) -> None:
         """The device heard speech stop: decode what we have now."""
         if self._speculation is None:
+            self._speculated_at = self.samples
             self._speculation = self._decode(self.audio())
 
     def speech_resumed(self) -> None:
@@ -110,11 +116,19 @@ class UtteranceAudio:
         return self._chunks[0] if self._chunks else np.zeros(0, np.int16)
 
     async def final(self) -> AsrResult:
-        """The final transcript: the standing speculation, or a decode of everything."""
+        """The final transcript: the standing speculation when only silence followed
+        it, else a decode of everything."""
         self._closed = True
         if self._speculation is not None:
-            self.speculated = True
-            return await self._speculation
+            if not tail_holds_sound(self.audio(), self._speculated_at + DECAY_SAMPLES):
+                self.speculated = True
+                return await self._speculation
+            self.redecoded = True
+            whole = await self._decode(self.audio())
+            early = await self._speculation
+            # Audio cut inside a word can make Whisper loop, and the loop guard blanks it:
+            # then the words up to the pause are better than none.
+            return whole if whole.text or not early.text else early
         return await self._decode(self.audio())
 
     def _decode(self, audio: np.ndarray) -> asyncio.Future:

@@ -53,14 +53,22 @@ def test_regional_killed_mid_utterance(tiers, make_pipeline, cloud_baseline):
         assert "regional" in r.failovers[0]
 
 
+HEDGED_REPLY_MS = 2500
+"""Endpoint -> reply when a hedge replaced a failing tier: the stall or the late
+final is noticed in well under a second (before hedging, the 3 s result deadline
+ran out first, then the cloud decoded from scratch: over 3.5 s)."""
+
+
 def test_regional_frozen_mid_utterance(tiers, make_pipeline, cloud_baseline):
     with TierProcess("regional") as regional:
         pipeline = make_pipeline([regional.address], tiers["cloud"])
         try:
-            answered_by_cloud(replay_with(pipeline, lambda: os.kill(regional.proc.pid, signal.SIGSTOP)),
-                              cloud_baseline)
+            r = answered_by_cloud(replay_with(pipeline, lambda: os.kill(regional.proc.pid, signal.SIGSTOP)),
+                                  cloud_baseline)
         finally:
             os.kill(regional.proc.pid, signal.SIGCONT)
+    assert "hedged to cloud (stalled" in r.failovers[0], r.failovers
+    assert r.latency_ms["endpoint_to_reply"] < HEDGED_REPLY_MS, (r.latency_ms, r.failovers)
 
 
 def test_listener_that_never_speaks_http2(tiers, make_pipeline, cloud_baseline):
@@ -73,11 +81,24 @@ def test_listener_that_never_speaks_http2(tiers, make_pipeline, cloud_baseline):
         assert "not connected" in r.failovers[0]
 
 
-@pytest.mark.parametrize("fault", ["never-reply", "stop-reading=1", "delay-ms=5000"])
-def test_tier_that_misbehaves(tiers, make_pipeline, cloud_baseline, fault):
+@pytest.mark.parametrize("fault, cause", [("never-reply", "late"), ("stop-reading=1", "stalled"),
+                                          ("delay-ms=5000", "late")])
+def test_tier_that_misbehaves_is_hedged(tiers, make_pipeline, cloud_baseline, fault, cause):
+    """A tier that stops reading stops acknowledging (stalled, during the speech); one
+    that reads but holds its final is late after end of audio. Either way the cloud
+    starts at once with the kept audio and its answer wins."""
     with TierProcess("regional", extra_args=("--fault", fault)) as regional:
         r = answered_by_cloud(replay_with(make_pipeline([regional.address], tiers["cloud"])), cloud_baseline)
-        assert "DEADLINE_EXCEEDED" in r.failovers[0]
+    assert f"hedged to cloud ({cause}" in r.failovers[0], r.failovers
+    assert r.latency_ms["endpoint_to_reply"] < HEDGED_REPLY_MS, (r.latency_ms, r.failovers)
+
+
+@pytest.mark.parametrize("fault", ["never-reply", "stop-reading=1"])
+def test_without_hedging_the_deadline_is_the_backstop(tiers, make_pipeline, cloud_baseline, fault):
+    with TierProcess("regional", extra_args=("--fault", fault)) as regional:
+        r = answered_by_cloud(replay_with(make_pipeline([regional.address], tiers["cloud"], uplink={"hedge": False})),
+                              cloud_baseline)
+    assert "DEADLINE_EXCEEDED" in r.failovers[0], r.failovers
 
 
 def test_slow_tier_within_its_deadline_still_answers(tiers, make_pipeline, pipeline):

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protos/v1/assistant.proto\x12\nproxima.v1\"\xec\x01\n\x0f\x43onverseRequest\x12*\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x18.proxima.v1.StreamConfigH\x00\x12\'\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x16.proxima.v1.AudioChunkH\x00\x12.\n\x0c\x65nd_of_audio\x18\x03 \x01(\x0b\x32\x16.proxima.v1.EndOfAudioH\x00\x12$\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x12.proxima.v1.CancelH\x00\x12#\n\x03vad\x18\x05 \x01(\x0b\x32\x14.proxima.v1.VadEventH\x00\x42\t\n\x07message\"\xb8\x01\n\x0cStreamConfig\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\'\n\x06\x66ormat\x18\x02 \x01(\x0b\x32\x17.proxima.v1.AudioFormat\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x11\n\twake_word\x18\x04 \x01(\t\x12)\n\x06\x64\x65vice\x18\x05 \x01(\x0b\x32\x19.proxima.v1.DeviceContext\x12\x19\n\x11\x64\x65vice_transcript\x18\x06 \x01(\t\"\xa9\x01\n\x0b\x41udioFormat\x12\x16\n\x0esample_rate_hz\x18\x01 \x01(\r\x12\x10\n\x08\x63hannels\x18\x02 \x01(\r\x12\x32\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32 .proxima.v1.AudioFormat.Encoding\"<\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x0c\n\x08LINEAR16\x10\x01\x12\x08\n\x04OPUS\x10\x02\"C\n\rDeviceContext\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0c\n\x04\x61rea\x18\x02 \x01(\t\x12\x11\n\ttime_zone\x18\x03 \x01(\t\"\x1a\n\nAudioChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"u\n\x08VadEvent\x12\'\n\x04kind\x18\x01 \x01(\x0e\x32\x19.proxima.v1.VadEvent.Kind\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n\nSPEECH_END\x10\x01\x12\x12\n\x0eSPEECH_RESUMED\x10\x02\"\x0c\n\nEndOfAudio\"\x18\n\x06\x43\x61ncel\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\xf5\x01\n\x10\x43onverseResponse\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12*\n\ntranscript\x18\x03 \x01(\x0b\x32\x16.proxima.v1.Transcript\x12\"\n\x06intent\x18\x04 \x01(\x0b\x32\x12.proxima.v1.Intent\x12 \n\x05reply\x18\x05 \x01(\x0b\x32\x11.proxima.v1.Reply\x12(\n\x07timings\x18\x06 \x03(\x0b\x32\x17.proxima.v1.StageTiming\x12\x10\n\x08trace_id\x18\x07 \x01(\t\x12\x0f\n\x07sent_ms\x18\x08 \x01(\x01\"@\n\nTranscript\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08is_final\x18\x02 \x01(\x08\x12\x12\n\nconfidence\x18\x03 \x01(\x02\"\x86\x01\n\x06Intent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x05slots\x18\x02 \x03(\x0b\x32\x1d.proxima.v1.Intent.SlotsEntry\x12\x12\n\nconfidence\x18\x03 \x01(\x02\x1a,\n\nSlotsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x15\n\x05Reply\x12\x0c\n\x04text\x18\x01 \x01(\t\"B\n\x0bStageTiming\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08start_ms\x18\x02 \x01(\x01\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x01\x32V\n\tAssistant\x12I\n\x08\x43onverse\x12\x1b.proxima.v1.ConverseRequest\x1a\x1c.proxima.v1.ConverseResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protos/v1/assistant.proto\x12\nproxima.v1\"\xec\x01\n\x0f\x43onverseRequest\x12*\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x18.proxima.v1.StreamConfigH\x00\x12\'\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x16.proxima.v1.AudioChunkH\x00\x12.\n\x0c\x65nd_of_audio\x18\x03 \x01(\x0b\x32\x16.proxima.v1.EndOfAudioH\x00\x12$\n\x06\x63\x61ncel\x18\x04 \x01(\x0b\x32\x12.proxima.v1.CancelH\x00\x12#\n\x03vad\x18\x05 \x01(\x0b\x32\x14.proxima.v1.VadEventH\x00\x42\t\n\x07message\"\xd6\x01\n\x0cStreamConfig\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\'\n\x06\x66ormat\x18\x02 \x01(\x0b\x32\x17.proxima.v1.AudioFormat\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x11\n\twake_word\x18\x04 \x01(\t\x12)\n\x06\x64\x65vice\x18\x05 \x01(\x0b\x32\x19.proxima.v1.DeviceContext\x12\x19\n\x11\x64\x65vice_transcript\x18\x06 \x01(\t\x12\x1c\n\x14progress_interval_ms\x18\x07 \x01(\r\"\xa9\x01\n\x0b\x41udioFormat\x12\x16\n\x0esample_rate_hz\x18\x01 \x01(\r\x12\x10\n\x08\x63hannels\x18\x02 \x01(\r\x12\x32\n\x08\x65ncoding\x18\x03 \x01(\x0e\x32 .proxima.v1.AudioFormat.Encoding\"<\n\x08\x45ncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x0c\n\x08LINEAR16\x10\x01\x12\x08\n\x04OPUS\x10\x02\"C\n\rDeviceContext\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0c\n\x04\x61rea\x18\x02 \x01(\t\x12\x11\n\ttime_zone\x18\x03 \x01(\t\"\x1a\n\nAudioChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"u\n\x08VadEvent\x12\'\n\x04kind\x18\x01 \x01(\x0e\x32\x19.proxima.v1.VadEvent.Kind\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n\nSPEECH_END\x10\x01\x12\x12\n\x0eSPEECH_RESUMED\x10\x02\"\x0c\n\nEndOfAudio\"\x18\n\x06\x43\x61ncel\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x9d\x02\n\x10\x43onverseResponse\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12*\n\ntranscript\x18\x03 \x01(\x0b\x32\x16.proxima.v1.Transcript\x12\"\n\x06intent\x18\x04 \x01(\x0b\x32\x12.proxima.v1.Intent\x12 \n\x05reply\x18\x05 \x01(\x0b\x32\x11.proxima.v1.Reply\x12(\n\x07timings\x18\x06 \x03(\x0b\x32\x17.proxima.v1.StageTiming\x12\x10\n\x08trace_id\x18\x07 \x01(\t\x12\x0f\n\x07sent_ms\x18\x08 \x01(\x01\x12&\n\x08progress\x18\t \x01(\x0b\x32\x14.proxima.v1.Progress\"\x1f\n\x08Progress\x12\x13\n\x0breceived_ms\x18\x01 \x01(\x01\"@\n\nTranscript\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08is_final\x18\x02 \x01(\x08\x12\x12\n\nconfidence\x18\x03 \x01(\x02\"\x86\x01\n\x06Intent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x05slots\x18\x02 \x03(\x0b\x32\x1d.proxima.v1.Intent.SlotsEntry\x12\x12\n\nconfidence\x18\x03 \x01(\x02\x1a,\n\nSlotsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x15\n\x05Reply\x12\x0c\n\x04text\x18\x01 \x01(\t\"B\n\x0bStageTiming\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08start_ms\x18\x02 \x01(\x01\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x01\x32V\n\tAssistant\x12I\n\x08\x43onverse\x12\x1b.proxima.v1.ConverseRequest\x1a\x1c.proxima.v1.ConverseResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,35 +36,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONVERSEREQUEST']._serialized_start=42
   _globals['_CONVERSEREQUEST']._serialized_end=278
   _globals['_STREAMCONFIG']._serialized_start=281
-  _globals['_STREAMCONFIG']._serialized_end=465
-  _globals['_AUDIOFORMAT']._serialized_start=468
-  _globals['_AUDIOFORMAT']._serialized_end=637
-  _globals['_AUDIOFORMAT_ENCODING']._serialized_start=577
-  _globals['_AUDIOFORMAT_ENCODING']._serialized_end=637
-  _globals['_DEVICECONTEXT']._serialized_start=639
-  _globals['_DEVICECONTEXT']._serialized_end=706
-  _globals['_AUDIOCHUNK']._serialized_start=708
-  _globals['_AUDIOCHUNK']._serialized_end=734
-  _globals['_VADEVENT']._serialized_start=736
-  _globals['_VADEVENT']._serialized_end=853
-  _globals['_VADEVENT_KIND']._serialized_start=789
-  _globals['_VADEVENT_KIND']._serialized_end=853
-  _globals['_ENDOFAUDIO']._serialized_start=855
-  _globals['_ENDOFAUDIO']._serialized_end=867
-  _globals['_CANCEL']._serialized_start=869
-  _globals['_CANCEL']._serialized_end=893
-  _globals['_CONVERSERESPONSE']._serialized_start=896
-  _globals['_CONVERSERESPONSE']._serialized_end=1141
-  _globals['_TRANSCRIPT']._serialized_start=1143
-  _globals['_TRANSCRIPT']._serialized_end=1207
-  _globals['_INTENT']._serialized_start=1210
-  _globals['_INTENT']._serialized_end=1344
-  _globals['_INTENT_SLOTSENTRY']._serialized_start=1300
-  _globals['_INTENT_SLOTSENTRY']._serialized_end=1344
-  _globals['_REPLY']._serialized_start=1346
-  _globals['_REPLY']._serialized_end=1367
-  _globals['_STAGETIMING']._serialized_start=1369
-  _globals['_STAGETIMING']._serialized_end=1435
-  _globals['_ASSISTANT']._serialized_start=1437
-  _globals['_ASSISTANT']._serialized_end=1523
+  _globals['_STREAMCONFIG']._serialized_end=495
+  _globals['_AUDIOFORMAT']._serialized_start=498
+  _globals['_AUDIOFORMAT']._serialized_end=667
+  _globals['_AUDIOFORMAT_ENCODING']._serialized_start=607
+  _globals['_AUDIOFORMAT_ENCODING']._serialized_end=667
+  _globals['_DEVICECONTEXT']._serialized_start=669
+  _globals['_DEVICECONTEXT']._serialized_end=736
+  _globals['_AUDIOCHUNK']._serialized_start=738
+  _globals['_AUDIOCHUNK']._serialized_end=764
+  _globals['_VADEVENT']._serialized_start=766
+  _globals['_VADEVENT']._serialized_end=883
+  _globals['_VADEVENT_KIND']._serialized_start=819
+  _globals['_VADEVENT_KIND']._serialized_end=883
+  _globals['_ENDOFAUDIO']._serialized_start=885
+  _globals['_ENDOFAUDIO']._serialized_end=897
+  _globals['_CANCEL']._serialized_start=899
+  _globals['_CANCEL']._serialized_end=923
+  _globals['_CONVERSERESPONSE']._serialized_start=926
+  _globals['_CONVERSERESPONSE']._serialized_end=1211
+  _globals['_PROGRESS']._serialized_start=1213
+  _globals['_PROGRESS']._serialized_end=1244
+  _globals['_TRANSCRIPT']._serialized_start=1246
+  _globals['_TRANSCRIPT']._serialized_end=1310
+  _globals['_INTENT']._serialized_start=1313
+  _globals['_INTENT']._serialized_end=1447
+  _globals['_INTENT_SLOTSENTRY']._serialized_start=1403
+  _globals['_INTENT_SLOTSENTRY']._serialized_end=1447
+  _globals['_REPLY']._serialized_start=1449
+  _globals['_REPLY']._serialized_end=1470
+  _globals['_STAGETIMING']._serialized_start=1472
+  _globals['_STAGETIMING']._serialized_end=1538
+  _globals['_ASSISTANT']._serialized_start=1540
+  _globals['_ASSISTANT']._serialized_end=1626
 # @@protoc_insertion_point(module_scope)

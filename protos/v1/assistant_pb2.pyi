@@ -22,20 +22,22 @@ class ConverseRequest(_message.Message):
     def __init__(self, config: _Optional[_Union[StreamConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end_of_audio: _Optional[_Union[EndOfAudio, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., vad: _Optional[_Union[VadEvent, _Mapping]] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
-    __slots__ = ("utterance_id", "format", "language", "wake_word", "device", "device_transcript")
+    __slots__ = ("utterance_id", "format", "language", "wake_word", "device", "device_transcript", "progress_interval_ms")
     UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     WAKE_WORD_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     DEVICE_TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     utterance_id: str
     format: AudioFormat
     language: str
     wake_word: str
     device: DeviceContext
     device_transcript: str
-    def __init__(self, utterance_id: _Optional[str] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ..., language: _Optional[str] = ..., wake_word: _Optional[str] = ..., device: _Optional[_Union[DeviceContext, _Mapping]] = ..., device_transcript: _Optional[str] = ...) -> None: ...
+    progress_interval_ms: int
+    def __init__(self, utterance_id: _Optional[str] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ..., language: _Optional[str] = ..., wake_word: _Optional[str] = ..., device: _Optional[_Union[DeviceContext, _Mapping]] = ..., device_transcript: _Optional[str] = ..., progress_interval_ms: _Optional[int] = ...) -> None: ...
 
 class AudioFormat(_message.Message):
     __slots__ = ("sample_rate_hz", "channels", "encoding")
@@ -96,7 +98,7 @@ class Cancel(_message.Message):
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class ConverseResponse(_message.Message):
-    __slots__ = ("utterance_id", "tier", "transcript", "intent", "reply", "timings", "trace_id", "sent_ms")
+    __slots__ = ("utterance_id", "tier", "transcript", "intent", "reply", "timings", "trace_id", "sent_ms", "progress")
     UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +107,7 @@ class ConverseResponse(_message.Message):
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     SENT_MS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
     utterance_id: str
     tier: str
     transcript: Transcript
@@ -113,7 +116,14 @@ class ConverseResponse(_message.Message):
     timings: _containers.RepeatedCompositeFieldContainer[StageTiming]
     trace_id: str
     sent_ms: float
-    def __init__(self, utterance_id: _Optional[str] = ..., tier: _Optional[str] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., trace_id: _Optional[str] = ..., sent_ms: _Optional[float] = ...) -> None: ...
+    progress: Progress
+    def __init__(self, utterance_id: _Optional[str] = ..., tier: _Optional[str] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., trace_id: _Optional[str] = ..., sent_ms: _Optional[float] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ...) -> None: ...
+
+class Progress(_message.Message):
+    __slots__ = ("received_ms",)
+    RECEIVED_MS_FIELD_NUMBER: _ClassVar[int]
+    received_ms: float
+    def __init__(self, received_ms: _Optional[float] = ...) -> None: ...
 
 class Transcript(_message.Message):
     __slots__ = ("text", "is_final", "confidence")

@@ -10,11 +10,17 @@ the result 5 s, past the regional deadline) and ``restart`` (killed and
 restarted on its port between two utterances; the second is measured).
 
 Per kind: ``{"utterances": n, "answered": a, "by_tier": {...}, "words_lost":
-w, "added_latency_ms": {"p50": x, "p95": x}}``. ``words_lost`` counts words of
+w, "added_latency_ms": {"p50": x, "p95": x}, "hedges": h, "extra_bytes": b,
+"causes": {...}}``. ``words_lost`` counts words of
 the answering tier's no-fault transcript missing from the answer (jiwer
 deletions); added latency is speech end -> reply over the no-fault regional
-run of the same clip. The device runs the remote-only policy, so only the
-uplink is measured, and clips play in real time (faults strike mid-speech).
+run of the same clip. ``hedges`` counts tiers started early because the one
+before stalled or was late (``device.hedge``), ``causes`` how many of each
+cause ("stalled", "late"; failovers on an error or a deadline count under
+their status); ``extra_bytes`` is the mean audio payload uplinked per
+utterance beyond the no-fault run's (resends to the next tier). The device
+runs the remote-only policy, so only the uplink is measured, and clips play in
+real time (faults strike mid-speech).
 """
 
 from __future__ import annotations
@@ -96,21 +102,31 @@ def _words_lost(expected: str, got: str) -> int:
     return jiwer.process_words(normalize(expected), normalize(got) or "<nothing>").deletions
 
 
+def _cause(failover: str) -> str:
+    """What one failover line says happened: "stalled", "late", or the status (e.g. "DEADLINE_EXCEEDED")."""
+    detail = failover.split(": ", 1)[1] if ": " in failover else failover
+    if detail.startswith("hedged to "):
+        return detail.split("(", 1)[1].split(":", 1)[0]
+    return detail.split(" ", 1)[0]
+
+
 def run(opts: BenchOptions) -> dict:
     clips = [e.path for e in load(opts.corpus) if e.kind == "speech" and "librivox" in e.rel][:opts.limit]
     wake = opts.corpus / WAKE_CLIP
     realtime = not opts.fast
     report: dict[str, dict] = {}
     with TierProcess("regional") as regional, TierProcess("cloud") as cloud:
-        baseline = {}
+        baseline, baseline_bytes = {}, {}
         for tier, device in (("regional", _device(regional.address, None)),
                              ("cloud", _device(unreachable_address(), cloud.address))):
             _utter(device, wake, clips[0], realtime)  # unmeasured: connects and warms the path
             for clip in clips:
+                before = device.uplink.bytes_sent
                 baseline[tier, clip] = _utter(device, wake, clip, realtime)
+                baseline_bytes[clip] = device.uplink.bytes_sent - before
             device.close()
         for kind in KINDS:
-            answered, by_tier, lost, added = 0, {}, 0, []
+            answered, by_tier, lost, added, hedges, extra, causes = 0, {}, 0, [], 0, [], {}
             for clip in clips:
                 with _regional(kind) as (address, strike, between):
                     device = _device(address, cloud.address)
@@ -118,17 +134,24 @@ def run(opts: BenchOptions) -> dict:
                         if between is not None:
                             _utter(device, wake, clip, realtime)
                             between()
+                        before, hedged = device.uplink.bytes_sent, device.uplink.hedges
                         r = _utter(device, wake, clip, realtime, strike)
+                        hedges += device.uplink.hedges - hedged
+                        extra.append(device.uplink.bytes_sent - before - baseline_bytes[clip])
                     finally:
                         device.close()
                 if r is None or r.route not in ("regional", "cloud"):
                     continue
+                for line in r.failovers:
+                    cause = _cause(line)
+                    causes[cause] = causes.get(cause, 0) + 1
                 answered += 1
                 by_tier[r.route] = by_tier.get(r.route, 0) + 1
                 lost += _words_lost(baseline[r.route, clip].transcript, r.transcript)
                 added.append(r.latency_ms["speech_end_to_reply"] - baseline["regional", clip].latency_ms["speech_end_to_reply"])
             report[kind] = {"utterances": len(clips), "answered": answered, "by_tier": by_tier,
-                            "words_lost": lost, "added_latency_ms": percentiles(added)}
+                            "words_lost": lost, "added_latency_ms": percentiles(added), "hedges": hedges,
+                            "extra_bytes": round(sum(extra) / len(extra)) if extra else 0, "causes": causes}
     report["replay"] = "fast" if opts.fast else "real time"
     return report
 

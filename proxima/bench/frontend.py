@@ -2,14 +2,19 @@
 
 The always-on part of the device is capture (here: the audio adapter turning
 48 kHz float32 blocks of 512 samples, what a typical USB or laptop microphone
-delivers, into 16 kHz int16 frames), the wake word models (every bundled
-openWakeWord model, with its Silero VAD gate) and the endpointer's own Silero
+delivers, into 16 kHz int16 frames), the wake word models (the default wake
+words, with openWakeWord's Silero VAD gate) and the endpointer's own Silero
 VAD (reset at each wake word, so it is not the gate's; see device/endpoint.py). Each stage
 runs alone over the same corpus audio, timed by the process CPU clock
 (``time.process_time``: every thread, onnxruntime's included), so the figures
 are CPU ms per 80 ms frame, not wall time. ``total`` is the three together (the
 endpointer only runs while an utterance is open). ``percent_of_one_core`` is
 total / 80 ms.
+
+``noise_gain_cpu_ms_per_80ms_frame`` is the optional noise suppression and
+automatic gain (``device/cleanup.py``, webrtc-noise-gain) at each setting of
+``bench noise``, timed the same way over the same frames; it is not in
+``total``, which is the default front end (both off).
 
 ``rss_mb`` is the peak resident set size (``ru_maxrss``) of a real device
 process, ``proxima device --policy local-only --fast``, answering the samples/
@@ -32,6 +37,7 @@ import numpy as np
 import soxr
 
 from device.adapter import AudioAdapter
+from device.cleanup import NoiseGain
 from device.config import EndpointConfig, WakeConfig
 from device.endpoint import Endpointer
 from device.events import AudioFrame
@@ -40,6 +46,7 @@ from device.wake import WakeWordDetector
 from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
 from proxima.bench import REPO, BenchOptions
 from proxima.bench.corpus import load
+from proxima.bench.noise import SETTINGS
 
 MIC_RATE = 48_000
 """Capture rate the benchmark's microphone blocks have, Hz."""
@@ -106,9 +113,13 @@ def run(opts: BenchOptions) -> dict:
     per_frame = {"capture_resample": capture_ms / len(frames), "wake": wake_ms / len(frames),
                  "vad": vad_ms / len(frames)}
     per_frame["total"] = sum(per_frame.values())
+    cleanup = {name: _cpu_ms(lambda: [gain.process(f.samples) for f in frames]) / len(frames)
+               for name, gain in ((n, NoiseGain(c)) for n, c in SETTINGS.items() if c.enabled)}
     return {
         "cpu_ms_per_80ms_frame": {k: round(v, 3) for k, v in per_frame.items()},
         "percent_of_one_core": round(per_frame["total"] / FRAME_MS * 100.0, 2),
+        "noise_gain_cpu_ms_per_80ms_frame": {k: round(v, 3) for k, v in cleanup.items()},
+        "noise_gain_max_percent_of_one_core": round(max(cleanup.values()) / FRAME_MS * 100.0, 2),
         "rss_mb": round(device_rss_mb(), 1),
         "frames": len(frames),
         "audio_s": round(len(frames) * FRAME_MS / 1000.0, 1),

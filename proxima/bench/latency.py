@@ -31,7 +31,8 @@ Per run::
      "speech_end_to_first_audio_ms": {..}, "speech_end_to_first_audio_ms_by_route": {..},
      "per_span_ms": {"device.asr": {"p50": x, "p95": x}, ..},
      "bytes_uplinked_per_utterance": x, "utterances_uplinked": x,
-     "answered_locally": x, "failed_over": n, "device_cpu_s_per_utterance": x}
+     "answered_locally": x, "failed_over": n, "device_cpu_s_per_utterance": x,
+     "hedges": n, "hedge_bytes": b}
 
 ``bytes_uplinked_per_utterance`` is the mean of the audio payload bytes the
 device's uplink handed to gRPC per utterance (resends after a failover
@@ -39,6 +40,9 @@ included; no framing); ``utterances_uplinked`` and ``answered_locally`` are
 shares of the utterances (0..1): whose audio left the device at all, and which
 were answered on it. ``failed_over`` counts the utterances a later tier
 answered after an earlier one failed or was skipped (its breaker open).
+``hedges`` counts the tiers started early because the one before stalled or
+was late (``device.hedge``; on a healthy tier each is a false hedge) and
+``hedge_bytes`` the audio payload those streams carried, bytes.
 ``errors`` (only when there are any) names the utterances no tier answered
 and why. ``device_cpu_s_per_utterance`` is the CPU time (user +
 system) of this process over the measured utterances, divided by their number:
@@ -136,6 +140,7 @@ def measure(pipeline: Pipeline, runs: list[Play], realtime: bool, distance: Dist
     _connect(pipeline)
     uplink = pipeline.uplink
     records, unanswered, errors = [], [], []
+    hedges_before, hedge_bytes_before = (uplink.hedges, uplink.hedge_bytes) if uplink else (0, 0)
     cpu_start = time.process_time() - distance.cpu_s()
     for play in runs:
         sent_before = uplink.bytes_sent if uplink else 0
@@ -150,6 +155,9 @@ def measure(pipeline: Pipeline, runs: list[Play], realtime: bool, distance: Dist
             errors.append(f"{play.name}: {results[0].error}")
     cpu_s = time.process_time() - distance.cpu_s() - cpu_start
     report = summarize(records, cpu_s / max(len(runs), 1), unanswered)
+    # Hedges on healthy tiers are false ones: each costs a resend of the utterance.
+    report["hedges"] = uplink.hedges - hedges_before if uplink else 0
+    report["hedge_bytes"] = uplink.hedge_bytes - hedge_bytes_before if uplink else 0
     if errors:
         report["errors"] = errors
     return report

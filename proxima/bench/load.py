@@ -12,6 +12,11 @@ final result, and rtf is the tier's ASR stage time over the audio's duration (me
 That stage runs from end of audio to the final transcript, so rtf is about 0
 when the decode the SPEECH_END hint started had finished by then: it measures
 what the device waits for, not the decoder's own speed (``bench asr`` has that).
+``would_hedge`` counts the streams a device would have hedged, by cause
+(``device.hedge``: "stalled", no acknowledgement within the stall bound;
+"late", no final within the hedge deadline after end of audio), judged as a
+device that has not seen this tier before (no history: the floor and the
+expected decode only); the tier is healthy, so every one is a false hedge.
 
 ``--replicas R`` (R >= 2) measures scale-out instead (``proxima.bench.replicas``):
 R regional tiers behind one load-balanced target, N streams through the
@@ -22,10 +27,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 
 import grpc
 import numpy as np
 
+from device.config import UplinkConfig
+from device.hedge import AckTracker, TierTimes, decode_left_s
 from device.source import read_audio
 from device.uplink import stream_config
 from protos.v1 import assistant_pb2 as pb
@@ -41,28 +49,50 @@ HANGOVER_S = 0.64
 
 def _stream(address: str, audio: np.ndarray, speech_end: int, out: list, i: int) -> None:
     sent = {}
+    cfg = UplinkConfig()
+    times, acks = TierTimes(cfg), AckTracker()  # a device that has not seen this tier before: the prior only
+    stalled = []
+
+    def check_stall() -> None:
+        if times.sends_progress and not stalled and acks.unacked_for_s() > times.stall_bound_s():
+            stalled.append(acks.unacked_for_s())
 
     def requests():
-        yield pb.ConverseRequest(config=stream_config(f"load-{i}", "alexa", "en", "bench", "", ""))
+        config = stream_config(f"load-{i}", "alexa", "en", "bench", "", "")
+        config.progress_interval_ms = cfg.progress_interval_ms
+        yield pb.ConverseRequest(config=config)
         start = time.monotonic()
         for n, offset in enumerate(range(0, len(audio), FRAME_SAMPLES)):
             delay = start + (n + 1) * FRAME_SAMPLES / SAMPLE_RATE - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            check_stall()
             yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(audio[offset:offset + FRAME_SAMPLES])))
+            acks.sent(min(offset + FRAME_SAMPLES, len(audio)) * 1000.0 / SAMPLE_RATE)
             if offset < speech_end <= offset + FRAME_SAMPLES:
                 sent["speech_end"] = time.monotonic()
                 yield pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_END))
         sent["end"] = time.monotonic()
         yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
+        acks.sent(len(audio) * 1000.0 / SAMPLE_RATE)
 
     try:
         with grpc.insecure_channel(address) as ch:
-            final = list(pb_grpc.AssistantStub(ch).Converse(requests(), timeout=60))[-1]
+            opened, responses = time.monotonic(), []
+            for r in pb_grpc.AssistantStub(ch).Converse(requests(), timeout=60):
+                if r.HasField("progress"):
+                    if not times.sends_progress:
+                        times.observe_rtt(time.monotonic() - opened)
+                    acks.ack(r.progress.received_ms)
+                check_stall()
+                responses.append(r)
+        final = responses[-1]
         asr = next(t.duration_ms for t in final.timings if t.name.endswith(".asr"))
         now = time.monotonic()
+        left = decode_left_s(cfg.hedge_rtf, len(audio), speech_end, sent["speech_end"], sent["end"])
+        cause = "stalled" if stalled else "late" if now - sent["end"] > times.hedge_after_s(left) else None
         out[i] = ((now - sent["speech_end"]) * 1000.0, asr / (len(audio) * 1000.0 / SAMPLE_RATE),
-                  (now - sent["end"]) * 1000.0)
+                  (now - sent["end"]) * 1000.0, cause)
     except grpc.RpcError:
         out[i] = None
 
@@ -103,5 +133,6 @@ def run(opts: BenchOptions, streams: int = 6, replicas: int | None = None, max_c
             report.append({"streams": n, "answered": len(done),
                            "speech_end_to_final_ms": percentiles([d[0] for d in done]),
                            "end_of_audio_to_final_ms": percentiles([d[2] for d in done]),
-                           "rtf": round(float(np.mean([d[1] for d in done])), 3) if done else None})
+                           "rtf": round(float(np.mean([d[1] for d in done])), 3) if done else None,
+                           "would_hedge": dict(Counter(d[3] for d in done if d[3] is not None))})
     return {"load": report}

@@ -9,8 +9,9 @@ alternating, so the machine's drift hits both alike).
 
 Same audio, same endpointer: each corpus speech clip (``bench asr``'s choice,
 trustworthy references) is cut at the end of speech that faster-whisper's
-Silero VAD finds offline (``speech_end_in_clip_ms``), and 640 ms of silence
-(the device's hangover) follows. Both systems get exactly these samples in
+Silero VAD finds offline (``speech_end_in_clip_ms``), and the silence the
+device's default end of turn waits for on that clip follows (its endpointer run
+over the cut clip: Smart Turn at a 300 ms pause, else its fallback). Both systems get exactly these samples in
 80 ms frames paced in real time, each frame sent when it would have ended at
 a microphone. Both are timed from the moment the frame holding the last
 speech sample was sent to the moment the final transcript arrived:
@@ -22,7 +23,7 @@ speech sample was sent to the moment the final transcript arrived:
   only says stop once the hangover is over); it then transcribes the WAV it
   wrote. It sends no interim results.
 
-So both figures include the 640 ms hangover; ``audio_stop_to_final_ms`` also
+So both figures include that silence; ``audio_stop_to_final_ms`` also
 gives end of audio -> final for each. ``ratio`` is peer p50 / Proxima p50.
 Word error rate is corpus-level (errors summed over clips, jiwer) on
 ``proxima.text.normalize``d text.
@@ -54,6 +55,9 @@ import grpc
 import jiwer
 import numpy as np
 
+from device.config import EndpointConfig
+from device.endpoint import Endpointer
+from device.events import AudioFrame
 from device.source import read_audio
 from device.uplink import stream_config
 from protos.v1 import assistant_pb2 as pb
@@ -68,8 +72,15 @@ from proxima.models import joined_base_model
 from proxima.text import normalize
 from proxima.tiers import TierProcess, terminate
 
-HANGOVER_S = 0.64
-"""Silence after the end of speech before end of audio (the device's hangover), s."""
+def turn_silence_samples(speech: np.ndarray, endpointer: Endpointer) -> int:
+    """Silence after ``speech`` (``int16[n]`` at 16 kHz) until ``endpointer`` ends the turn, samples."""
+    audio = np.concatenate([speech, np.zeros(int(EndpointConfig().turn_fallback_ms * 16) + 2 * FRAME_SAMPLES, np.int16)])
+    endpointer.start(0.0)
+    for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        decided = endpointer.process(AudioFrame(audio[i:i + FRAME_SAMPLES], i * 1000.0 / SAMPLE_RATE))
+        if decided is not None:
+            return max(0, i + FRAME_SAMPLES - len(speech))
+    return len(audio) - len(speech)
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 PEER_PACKAGE = "wyoming-faster-whisper==3.8.1"
 PEER_START_TIMEOUT_S = 120.0
@@ -87,7 +98,7 @@ class Clip:
     """Corpus path."""
     reference: str
     audio: np.ndarray
-    """``int16``: the clip up to its end of speech, then ``HANGOVER_S`` of silence."""
+    """``int16``: the clip up to its end of speech, then the silence the end of turn takes."""
     speech_end: int
     """Samples of speech at the start of ``audio``."""
 
@@ -125,14 +136,15 @@ def prepare(opts: BenchOptions, clips: Iterable[Entry | str | Path] | None = Non
                 raise ValueError(f"{c}: not in {opts.corpus / 'MANIFEST.tsv'} (its reference transcript is needed)")
             chosen.append(by_rel[rel])
     prepared = []
+    endpointer = Endpointer(EndpointConfig(semantic=False))
     for e in chosen[:opts.limit]:
         end_ms = speech_end_in_clip_ms(e.path)
         if end_ms is None:
             continue
         end = int(end_ms * SAMPLE_RATE / 1000)
         audio = read_audio(e.path)[:end]
-        prepared.append(Clip(e.rel, e.expected, np.concatenate([audio, np.zeros(int(HANGOVER_S * SAMPLE_RATE), np.int16)]),
-                             len(audio)))
+        silence = np.zeros(turn_silence_samples(audio, endpointer), np.int16)
+        prepared.append(Clip(e.rel, e.expected, np.concatenate([audio, silence]), len(audio)))
     return prepared
 
 

@@ -11,7 +11,8 @@ import numpy as np
 from device.events import UtteranceResult
 from device.pipeline import Pipeline
 from device.source import FileSource, read_audio
-from device.speech import ReplyVoice, Synthesizer
+from device.speech import ReplyVoice
+from device.tts import Synthesizer
 from proxima.audio import SAMPLE_RATE
 
 WAKE_CLIP = "openwakeword/tests/data/hey_mycroft_test.wav"

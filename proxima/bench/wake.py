@@ -1,8 +1,9 @@
 """``proxima bench wake``: recall and false accepts per hour of the wake word models.
 
 Every audio clip of the corpus plays once, as its own stream, through the
-device's :class:`~device.wake.WakeWordDetector` (default ``WakeConfig``, every
-bundled model), and each frame's scores are recorded. The figures at the
+device's :class:`~device.wake.WakeWordDetector` (default ``WakeConfig``: the
+wake words alexa, hey_jarvis, hey_mycroft, hey_rhasspy; openWakeWord's ``timer``
+and ``weather`` command detectors are not loaded), and each frame's scores are recorded. The figures at the
 default thresholds and the threshold sweep of the detection-error curve are
 then computed offline from those scores with the detector's own firing rule
 (:func:`fire`: all models together, one refractory period), so no clip is
@@ -17,7 +18,16 @@ them under its own key, as a partial match)::
                "missed": ["wake-word-benchmark/alexa/15.flac"], "false_accept_clips": []},
      "hey_mycroft": {...},
      "hey_jarvis (jarvis clips, partial match)": {...},
+     "hey_rhasspy": {"positives": 0, "recall": null, "negative_hours": 1.19351, "false_accepts": 0, ...},
+     "_negative_audio": {"hours": {"negative": 0.892, "noise": 0.246, "speech": 0.018, "wakeword": 0.037},
+                         "clips": {"negative": 2232, "noise": 20, "speech": 17, "wakeword": 52}},
      "_det_curve": "bench_out/wake_det.png"}
+
+A loaded model without positives in the corpus (``hey_rhasspy``) is reported
+too, under its own name: every clip is negative audio for it, so its false
+accepts per hour are measured and its recall is null. ``_negative_audio`` is
+the recorded audio by manifest kind (hours and clips), the base of every
+model's negative hours (a model's own positives are taken out of it).
 
 ``_det_curve`` (underscore: not a model) is the path of the PNG: false-reject
 rate against false accepts per hour. A model's negative audio is every clip
@@ -202,7 +212,15 @@ def report(clips: Sequence[Clip], detector: WakeWordDetector, out: Path) -> dict
         # Sweep one model's threshold; the others keep theirs, as on the device.
         curves[key] = [figures(clips, names, {**defaults, model: t}, refractory, model, phrase)
                        for t in SWEEP]
-    result["_det_curve"] = str(plot_det(curves, result, out / "wake_det.png"))
+    for model in dict.fromkeys(detector.parents.values()):
+        if not any(model == m for k, (m, _) in TARGETS.items() if k in result):
+            # No positives here: all of the corpus is its negative audio (phrase "" matches no clip).
+            result[model] = figures(clips, names, defaults, refractory, model, "")
+    kinds = sorted({c.entry.kind for c in clips})
+    result["_negative_audio"] = {
+        "hours": {k: round(sum(c.seconds for c in clips if c.entry.kind == k) / 3600, 5) for k in kinds},
+        "clips": {k: sum(c.entry.kind == k for c in clips) for k in kinds}}
+    result["_det_curve"] = str(plot_det(curves, {k: result[k] for k in curves}, out / "wake_det.png"))
     return result
 
 

@@ -16,7 +16,8 @@ of speech (faster-whisper's Silero VAD, offline), then silence.
   of silence, HA's default) decides when to send ``audio-stop``; Proxima says it
   endpoints itself, so the client streams (3 s of silence at most) until the transcript.
 * ``with_stop``: the same client endpointer for both, an oracle: ``audio-stop``
-  640 ms (the device's hangover) after the offline end of speech.
+  once the silence the device's end of turn waits for has followed the offline
+  end of speech (``proxima.bench.peer.prepare``).
 
 Per server: ``speech_end_to_transcript_ms`` from sending the frame that holds the
 last speech to the transcript (p50, p95, max; negative, and counted in
@@ -285,7 +286,7 @@ def markdown(report: dict, tables) -> list[str]:
     renderer), then what wyoming-bench printed, verbatim."""
     out = [f"Clips: {report['clips']}.", "",
            *tables(report["home_assistant"], "as Home Assistant: its segmenter for the peer, Proxima endpoints"), "",
-           *tables(report["with_stop"], "one client endpointer for both: audio-stop 640 ms after the end of speech")]
+           *tables(report["with_stop"], "one client endpointer for both: audio-stop where the device's end of turn ends the clip")]
     if "wyoming_bench" in report:
         names = ", ".join(f"{a} is {n}" for a, n in report["wyoming_bench"]["servers"].items())
         out += ["", f"**wyoming-bench 2026.10.0** (`wyoming-bench stt --mode both`, chunks paced in real time; {names}):",

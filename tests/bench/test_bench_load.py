@@ -13,6 +13,8 @@ def test_two_concurrent_streams_are_answered():
         assert row["answered"] == row["streams"]
         # rtf is the wait after end of audio over the audio: 0 when the speculative decode was done.
         assert row["speech_end_to_final_ms"]["p50"] > 0 and 0 <= row["rtf"] < 1
+        # Streams a device would have hedged, by cause: only "stalled" or "late" can appear.
+        assert set(row["would_hedge"]) <= {"stalled", "late"}
 
 
 def test_replicas_share_streams_and_lose_none_when_one_is_killed():

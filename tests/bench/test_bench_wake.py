@@ -33,7 +33,7 @@ def manifest_rows(kinds) -> list[dict]:
 
 def test_every_model_with_positives_is_reported_with_sane_figures(bench):
     _, clips, report = bench
-    assert set(report) == {"alexa", "hey_mycroft", JARVIS, "_det_curve"}
+    assert set(report) == {"alexa", "hey_mycroft", JARVIS, "hey_rhasspy", "_negative_audio", "_det_curve"}
     wake_rows = manifest_rows({"wakeword"})
     expected_positives = {key: sum(r["reference_text_or_expected"].strip().lower() == phrase for r in wake_rows)
                           for key, (_, phrase) in wake.TARGETS.items()}
@@ -68,6 +68,20 @@ def test_every_recording_of_the_manifest_is_scored_and_its_hours_match(bench):
     assert noise_h > 0, "the corpus lists background noise (kind noise)"
     for key in wake.TARGETS:
         assert report[key]["negative_hours"] >= noise_h + negative_h - 1e-5, key
+
+
+def test_a_default_wake_word_without_positives_is_judged_on_all_the_audio(bench):
+    """hey_rhasspy has no clips of its own: its false accepts are counted over every recording."""
+    detector, clips, report = bench
+    assert set(detector.parents.values()) == {"alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy"}
+    r = report["hey_rhasspy"]
+    assert r["positives"] == 0 and r["recall"] is None and r["missed"] == []
+    assert r["negative_hours"] == pytest.approx(sum(c.seconds for c in clips) / 3600, abs=1e-5)
+    assert r["fa_per_hour"] == pytest.approx(r["false_accepts"] / r["negative_hours"], abs=0.01)
+    audio = report["_negative_audio"]
+    rows = manifest_rows(set(wake.AUDIO_KINDS))
+    assert audio["clips"] == {k: sum(r["kind"] == k for r in rows) for k in wake.AUDIO_KINDS}
+    assert sum(audio["hours"].values()) == pytest.approx(r["negative_hours"], abs=1e-4)
 
 
 def test_alexa_meets_target_recall_95_percent_at_half_a_false_accept_per_hour(bench):

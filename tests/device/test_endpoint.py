@@ -46,7 +46,7 @@ def test_semantic_endpoint_answers_before_the_hangover(make_pipeline):
     from conftest import LIVING_ROOM
 
     pipeline = make_pipeline([], None, policy="local-only",
-                             endpoint=EndpointConfig(hangover_ms=1500, semantic=True))
+                             endpoint=EndpointConfig(endpointing="fixed", hangover_ms=1500, semantic=True))
     # Real time: in --fast replay the audio outruns the early ASR, so only a live pace shows this.
     r, = pipeline.run(FileSource([corpus(WAKE_MYCROFT), corpus(LIVING_ROOM)], realtime=True, tail_s=2.0).frames())
     assert r.endpoint.reason == "semantic" and r.route == "local"
@@ -61,3 +61,16 @@ def test_early_asr_overlaps_the_hangover(make_pipeline):
     asr = next(s for s in r.spans if s.name == "device.asr")
     endpoint = next(s for s in r.spans if s.name == "device.endpoint")
     assert asr.start_ms < endpoint.start_ms + endpoint.duration_ms, "the local ASR started during the hangover"
+
+
+def test_a_quiet_last_word_is_not_cut(make_pipeline, tmp_path):
+    """35 dB down, the VAD scores "room light" as silence: the energy of the pause keeps
+    the turn open, and the early transcript is not the final one."""
+    from conftest import LIVING_ROOM
+
+    quiet = tmp_path / "quiet.wav"
+    sf.write(str(quiet), (read_audio(corpus(LIVING_ROOM)).astype(np.float32) * 10 ** (-35 / 20)).astype(np.int16), 16000)
+    pipeline = make_pipeline([], None, policy="local-only")
+    r, = pipeline.run(FileSource([corpus(WAKE_MYCROFT), quiet], realtime=False).frames())
+    assert "room light" in r.transcript.lower(), r.transcript
+    assert r.route == "local" and r.intent.name == "HassTurnOn"

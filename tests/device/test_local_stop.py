@@ -8,7 +8,7 @@ import pytest
 import soxr
 
 from device.local import LocalPath
-from device.speech import Synthesizer
+from device.tts import Synthesizer
 
 MIN_CONFIDENCE = 0.6  # DeviceConfig.local_min_confidence
 

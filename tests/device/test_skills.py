@@ -85,3 +85,15 @@ def test_a_timer_that_runs_out_rings_and_stop_silences_it():
     assert rang.wait(3.0), "the timer rang"
     assert heard == ["The egg timer is done."] and len(skills.timers) == 0
     assert say(skills, "stop") == "Okay, stopped the alarm."
+
+
+def test_a_foreseen_reply_changes_nothing():
+    """The reply synthesized during the pause is the one the command then gets; the home is untouched until then."""
+    skills = LocalSkills(home=default_home())
+    turn_on = Intent("HassTurnOn", {"area": "living room", "domain": "light"})
+    before = {e.name: e.state for e in skills.home.entities}
+    foreseen = skills.preview(turn_on)
+    assert {e.name: e.state for e in skills.home.entities} == before
+    assert foreseen == skills.handle(turn_on, "u1")
+    assert {e.name: e.state for e in skills.home.entities} != before
+    assert skills.preview(Intent("HassStartTimer", {"minutes": "5"})) is None, "a timer cannot be foreseen without starting it"

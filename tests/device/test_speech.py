@@ -11,12 +11,13 @@ import pytest
 import soundfile as sf
 
 from conftest import LIVING_ROOM, SAMPLES, WAKE_MYCROFT, corpus
-from device.config import DeviceConfig, UplinkConfig
+from device.config import WAKE_WORDS, DeviceConfig, UplinkConfig, WakeConfig
 from device.local import LocalPath
 from device.mic import MicSource
 from device.pipeline import Pipeline
 from device.source import read_audio
-from device.speech import ReplyVoice, Speaker, Speech, SpeechStream, Synthesizer
+from device.speech import ReplyVoice, Speaker
+from device.tts import Speech, SpeechStream, Synthesizer
 from proxima import cli
 from proxima.audio import FRAME_SAMPLES
 from proxima.text import wer
@@ -35,13 +36,6 @@ def speakers(rates, **kw) -> StandInSoundDevice:
     return StandInSoundDevice(out, default_input=-1, default_output=0, **kw)
 
 
-def test_the_voice_speaks_at_its_own_rate(synthesizer):
-    speech = synthesizer.synthesize("Turned on the living room light.")
-    assert speech.sample_rate == 22050 and speech.samples.dtype == np.int16
-    assert 1.0 < speech.duration_s < 3.0
-    assert synthesizer.synthesize("  ").samples.size == 0
-
-
 @pytest.mark.parametrize("rates", [(22050, 48000), (48000,)])
 def test_a_speaker_plays_the_reply_at_the_right_speed(synthesizer, rates):
     """Opened at the voice's 22,050 Hz when the device takes it, else resampled: never played at a wrong rate."""
@@ -56,35 +50,6 @@ def test_a_speaker_plays_the_reply_at_the_right_speed(synthesizer, rates):
     played = np.concatenate(stream.played)
     assert len(played) / stream.samplerate == pytest.approx(speech.duration_s, abs=0.03)
     assert np.abs(played).max() > 1000
-
-
-LONG_REPLY = ("It is sunny in Berlin today. The high will be twenty one degrees, "
-              "with a light wind from the west in the afternoon. Tomorrow brings rain.")
-
-
-def test_a_long_reply_starts_with_its_first_sentence():
-    synthesizer = Synthesizer()
-    started = time.perf_counter()
-    stream = synthesizer.stream(LONG_REPLY)
-    first_s = time.perf_counter() - started
-    whole = stream.result(30)
-    whole_s = time.perf_counter() - started
-    assert stream.done and 0 < stream.first_samples < len(whole.samples) / 2, "three sentences, the first is short"
-    assert first_s < whole_s
-    assert np.array_equal(whole.samples[:stream.first_samples], synthesizer.synthesize("It is sunny in Berlin today.").samples)
-
-
-def test_a_repeated_reply_comes_from_the_cache(synthesizer):
-    synthesizer.clear_cache()
-    first = synthesizer.synthesize("Turned off the kitchen light.")
-    again = synthesizer.stream("Turned off the kitchen light.")
-    assert again.done and again.read(0, len(first.samples)) is not None
-    assert np.array_equal(again.result().samples, first.samples)
-    assert synthesizer.cached("Turned off the kitchen light.")
-    small = Synthesizer(cache_size=1)
-    small.synthesize("One.")
-    small.synthesize("Two.")
-    assert small.cached("Two.") and not small.cached("One."), "least recently used goes first"
 
 
 def test_a_speaker_plays_speech_that_is_still_being_synthesized(synthesizer):
@@ -166,8 +131,13 @@ def test_files_in_real_time_are_answered_out_loud_unless_muted(monkeypatch, caps
     assert len(sd.outputs) == 1 and "device.tts" not in {s["name"] for s in result["spans"]}
 
 
-def _room_pipeline(tiers, sd) -> Pipeline:
-    cfg = DeviceConfig(uplink=UplinkConfig(regional=(tiers["regional"],), cloud=tiers["cloud"]))
+WITH_WEATHER = WakeConfig(models=WAKE_WORDS + ("weather",))
+"""The default wake words and openWakeWord's ``weather`` command detector, which the weather
+reply fires: not a default wake model, loaded here so the room has an echo to guard against."""
+
+
+def _room_pipeline(tiers, sd, wake: WakeConfig = WITH_WEATHER) -> Pipeline:
+    cfg = DeviceConfig(wake=wake, uplink=UplinkConfig(regional=(tiers["regional"],), cloud=tiers["cloud"]))
     return Pipeline(cfg, voice=ReplyVoice(Synthesizer(), Speaker(sd=sd)))
 
 
@@ -210,7 +180,8 @@ def _count_fired_while_speaking(pipeline: Pipeline) -> list:
 
 @pytest.mark.timeout(300)
 def test_the_assistant_does_not_wake_itself(tiers):
-    """The weather reply says "weather", which fires the bundled weather model in the room.
+    """The weather reply says "weather", which fires the bundled weather model (loaded by
+    name: it is a command detector, not a default wake word) in the room.
 
     Whether the room's echo crosses the threshold depends on where it falls
     against the 80 ms frames (peaks of 0.29 and 0.73 in two runs of the same

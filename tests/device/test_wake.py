@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import corpus
-from device.config import WakeConfig
+from conftest import SAMPLES, corpus
+from device.config import WAKE_WORDS, WakeConfig
 from device.events import AudioFrame
 from device.source import FileSource
 from device.wake import WakeWordDetector
+from proxima import cli
 from proxima.models import ModelError
 
 
@@ -124,3 +125,32 @@ def test_a_dismissed_detection_holds_back_only_its_own_model():
     assert rule.decide({"weather": 0.9, "hey_mycroft": 0.9}, 320.0) == "hey_mycroft"
     assert rule.decide({"weather": 0.9, "hey_mycroft": 0.0}, 2240.0) is None  # hey_mycroft's refractory, to 2320
     assert rule.decide({"weather": 0.9, "hey_mycroft": 0.0}, 2400.0) == "weather"
+
+
+def test_the_default_models_are_the_wake_words_not_the_command_detectors(detector):
+    assert detector.model_names == list(WAKE_WORDS) == ["alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy"]
+    assert WakeWordDetector(WakeConfig(models=())).model_names == list(WAKE_WORDS)  # not every bundled model
+
+
+def test_a_command_detector_loads_by_name_and_fires_on_the_command(detector):
+    """"Hey Jarvis, what's the weather like tomorrow?": the default wakes once, on "hey jarvis";
+    openWakeWord's weather model, named, fires on the command itself, seconds later."""
+    clip = SAMPLES / "weather_tomorrow.wav"
+    found, scores = detections(detector, clip)
+    assert [d.model for d in found] == ["hey_jarvis"]
+    weather = WakeWordDetector(WakeConfig(models=("weather",)))
+    command, _ = detections(weather, clip)
+    assert [d.model for d in command] == ["weather"] and command[0].end_ms > found[0].end_ms + 500
+
+
+@pytest.mark.timeout(180)
+def test_the_device_wakes_on_the_wake_word_and_keeps_the_weather_in_the_transcript(capsys):
+    import json
+
+    assert cli.main(["device", "--wav", str(SAMPLES / "weather_tomorrow.wav"), "--policy", "local-only",
+                     "--json", "--fast"]) == 0
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    assert result["wake_word"] == "hey_jarvis"
+    assert "weather like tomorrow" in result["transcript"].lower(), result["transcript"]
+    assert "for alexa, hey_jarvis, hey_mycroft, hey_rhasspy (" in out.err

@@ -8,7 +8,7 @@ import time
 import grpc
 import numpy as np
 
-from conftest import corpus
+from conftest import LIVING_ROOM, corpus
 from device.source import read_audio
 from device.uplink import stream_config
 from protos.v1 import assistant_pb2 as pb
@@ -86,3 +86,12 @@ def test_resumed_speech_discards_the_early_decode(tiers):
                                                              (resume_at, pb.VadEvent.SPEECH_RESUMED)], realtime=False))
     text = responses[-1].transcript.text.lower()
     assert "young man" in text and "amiable himself" in text, text
+
+
+def test_the_final_covers_speech_after_the_pause_the_vad_missed(tiers):
+    """The command 35 dB down: its VAD hears a pause at 0.96 s while "room light" goes on
+    below threshold; the early decode stops there, the final must not."""
+    quiet = (read_audio(corpus(LIVING_ROOM)).astype(np.float32) * 10 ** (-35 / 20)).astype(np.int16)
+    audio = np.concatenate([quiet, np.zeros(8000, np.int16)])
+    responses, _ = converse(tiers["regional"], paced(audio, [(12 * 1280, pb.VadEvent.SPEECH_END)], realtime=False))
+    assert "room light" in responses[-1].transcript.text.lower(), responses[-1].transcript.text

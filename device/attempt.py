@@ -1,0 +1,219 @@
+"""One stream of an utterance to one tier endpoint: its requests, its
+responses, its acknowledgements and its deadlines (``device.uplink`` runs one
+or, while hedging, two at once; they read the same kept audio)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Iterator
+
+import grpc
+
+from device.events import RemoteResult
+from device.hedge import AckTracker, TierTimes
+from protos.v1 import assistant_pb2 as pb
+from protos.v1 import assistant_pb2_grpc as pb_grpc
+from proxima.nlu import Intent
+from proxima.tracing import SpanRecord
+
+if TYPE_CHECKING:
+    from device.uplink import UplinkStream
+
+RESEND_CHUNK_BYTES = 32_000
+"""Encoded audio replayed to a new tier is joined into messages of at most this
+many bytes (under the tier's 64 KiB limit), bytes."""
+
+
+class Attempt:
+    """One call to ``address`` for ``stream``'s utterance, on its own thread.
+
+    When it ends, ``result`` (a final) or ``error`` (a ``grpc.RpcError``) is set
+    and the stream is told (``UplinkStream._attempt_ended``).
+    """
+
+    def __init__(self, stream: "UplinkStream", tier: str, address: str, times: TierTimes, hedge: bool) -> None:
+        self.stream, self.tier, self.address, self.times = stream, tier, address, times
+        self.hedge = hedge
+        """Started as a hedge, while an earlier tier's stream still ran."""
+        self.acks = AckTracker()
+        self.started = time.monotonic()
+        self.started_after_end = stream.ended_at is not None
+        self.progressed = False
+        """The tier sent at least one Progress on this stream."""
+        self.hedged = False
+        """The next tier was started because this one stalled or was late."""
+        self.abandoned = self.timed_out = False
+        self.call: grpc.Future | None = None
+        self.result: RemoteResult | None = None
+        self.error: grpc.RpcError | None = None
+        self.bytes_sent = 0
+        """Audio payload bytes handed to gRPC on this stream, bytes."""
+        self._thread = threading.Thread(target=self._run, name=f"uplink-{tier}", daemon=True)
+
+    def start(self) -> "Attempt":
+        self._thread.start()
+        return self
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or self.error is not None
+
+    def stop(self, timed_out: bool = False) -> None:
+        """Cancel the call (another stream won, the device answered, or the deadline passed)."""
+        self.abandoned = True
+        self.timed_out = self.timed_out or timed_out
+        with self.stream._cond:
+            self.stream._cond.notify_all()  # a request iterator waiting for audio returns
+        if self.call is not None:
+            self.call.cancel()
+
+    # -- what the stream watches -------------------------------------------------
+    def due(self) -> float | None:
+        """``time.monotonic()`` by which the final is owed (the tier's fixed deadline), or None before end of audio."""
+        end = self.stream.ended_at
+        if end is None:
+            return None
+        return max(end, self.started) + self.stream._up.deadline_s(self.tier)
+
+    def hedge_cause(self) -> str | None:
+        """Why the next tier should start now ("stalled: ..." or "late: ..."), or None."""
+        watched = self.progressed or self.times.sends_progress
+        waited = self.acks.unacked_for_s()
+        bound = self.times.stall_bound_s()
+        if watched and waited > bound:
+            return f"stalled: audio unacknowledged for {waited * 1000:.0f} ms (bound {bound * 1000:.0f} ms)"
+        end = self.stream.ended_at
+        if end is None or self.started_after_end:
+            return None  # a stream that got the audio at once has only its fixed deadline
+        after = self.times.hedge_after_s(self.stream.decode_left_s())
+        late = time.monotonic() - end
+        if late > after:
+            return f"late: no final {late * 1000:.0f} ms after end of audio (deadline {after * 1000:.0f} ms)"
+        return None
+
+    # -- the call ------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self.result = self._converse()
+        except grpc.RpcError as err:
+            self.error = err
+        finally:
+            self.stream._attempt_ended(self)
+
+    def _converse(self) -> RemoteResult:
+        up = self.stream._up
+        channel = up._channels[self.address]
+        try:
+            grpc.channel_ready_future(channel).result(timeout=up.cfg.connect_timeout_s)
+        except grpc.FutureTimeoutError:
+            raise NotConnected(grpc.StatusCode.UNAVAILABLE, f"not connected within {up.cfg.connect_timeout_s:g} s") from None
+        if self.abandoned:
+            raise Failed(grpc.StatusCode.CANCELLED, "abandoned before the call started")
+        opened = time.monotonic()
+        call = pb_grpc.AssistantStub(channel).Converse(self._requests(), metadata=self.stream._metadata,
+                                                       timeout=up.cfg.call_timeout_s)
+        self.call = call
+        if self.abandoned:
+            call.cancel()
+        final = None
+        for response in call:
+            if response.HasField("progress"):
+                if not self.progressed:
+                    self.times.observe_rtt(time.monotonic() - opened)
+                self.progressed = True
+                self.acks.ack(response.progress.received_ms)
+            if response.transcript.is_final:
+                final = response
+                break
+            if response.HasField("transcript"):  # a Progress alone is no interim result
+                self.stream.interim = response.transcript.text
+        if final is None:
+            raise Failed(grpc.StatusCode.UNAVAILABLE, f"the {self.tier} tier closed the stream without a final result")
+        if self.stream.ended_at is not None and not self.started_after_end:
+            self.times.observe_final(time.monotonic() - self.stream.ended_at, self.stream.decode_left_s())
+        return self._remote(final)
+
+    def _remote(self, final: pb.ConverseResponse) -> RemoteResult:
+        clock = self.stream._up._clock
+        recv_ms = clock.now()
+        intent = None
+        if final.HasField("intent"):
+            intent = Intent(final.intent.name, dict(final.intent.slots), final.intent.confidence)
+        # Place the server's stages so that its send time meets our receive time.
+        spans = tuple(
+            SpanRecord(t.name, final.tier or self.tier, recv_ms - (final.sent_ms - t.start_ms) - self.stream._origin_ms,
+                       t.duration_ms)
+            for t in final.timings
+        )
+        return RemoteResult(tier=final.tier or self.tier, transcript=final.transcript.text, intent=intent,
+                            reply=final.reply.text, trace_id=final.trace_id, spans=spans)
+
+    def _requests(self) -> Iterator[pb.ConverseRequest]:
+        s = self.stream
+        yield pb.ConverseRequest(config=s._config)
+        sent = 0
+        while True:
+            with s._cond:
+                s._cond.wait_for(lambda: self.abandoned or s._cancelled or s.ended_at is not None or len(s._items) > sent)
+                pending = s._items[sent:]
+                offset_ms = s._offsets_ms[len(s._items) - 1] if s._items else 0.0
+                sent = len(s._items)
+                ended, cancelled = s.ended_at is not None, s._cancelled
+            if self.abandoned:
+                return
+            if cancelled:
+                yield pb.ConverseRequest(cancel=pb.Cancel(reason="answered on the device"))
+                return
+            for request in batched(pending):
+                if request.HasField("audio"):
+                    self.bytes_sent += len(request.audio.data)
+                    s._count_sent(len(request.audio.data), self.hedge)
+                yield request
+            if pending:
+                self.acks.sent(offset_ms)
+            if ended:
+                with s._cond:
+                    if sent < len(s._items):
+                        continue
+                yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
+                self.acks.sent(offset_ms)  # a tier that sends progress acknowledges the end too
+                return
+
+
+def batched(items) -> Iterator[pb.ConverseRequest]:
+    """Requests for ``items`` in order: runs of encoded audio joined into
+    messages of at most ``RESEND_CHUNK_BYTES`` (a replay to a new tier goes in
+    few messages). Payloads are joined, never split: LINEAR16 bytes and
+    length-prefixed Opus packets both stay valid when concatenated."""
+    run: list[bytes] = []
+    size = 0
+    for item in [*items, None]:
+        if isinstance(item, bytes) and size + len(item) <= RESEND_CHUNK_BYTES:
+            run.append(item)
+            size += len(item)
+            continue
+        if run:
+            yield pb.ConverseRequest(audio=pb.AudioChunk(data=b"".join(run)))
+            run, size = [], 0
+        if isinstance(item, bytes):
+            run, size = [item], len(item)
+        elif item is not None:
+            yield item
+
+
+class Failed(grpc.RpcError):
+    """A tier failed in a way the device noticed itself (no status from the server)."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        self._code, self._details = code, details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+
+class NotConnected(Failed):
+    """The channel had no ready connection (to any replica) in time."""

@@ -1,0 +1,159 @@
+"""The order of tiers for one utterance: failover, retries and hedges.
+
+One thread per utterance runs :class:`Failover` over the tiers of
+``Uplink.order()``. The newest stream is the *head*; when it fails the next
+tier starts (a load-balanced target first gets another try on another
+replica). When the head stalls or is late (``device.hedge``) the next tier
+starts too, but the head keeps running: the first final wins and every other
+stream is cancelled. Each stream's fixed result deadline stays the backstop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+import grpc
+
+from device.attempt import Attempt, NotConnected
+
+if TYPE_CHECKING:
+    from device.uplink import UplinkStream
+
+FAILOVER_CODES = frozenset({
+    grpc.StatusCode.UNAVAILABLE,        # down, refused, or still warming up
+    grpc.StatusCode.DEADLINE_EXCEEDED,  # too slow
+    grpc.StatusCode.RESOURCE_EXHAUSTED, # full
+})
+"""Statuses after which the next tier gets the utterance."""
+
+SAME_TARGET_RETRY_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
+"""Failures of one replica after which a load-balanced target is tried again
+(its channel picks another live replica) before the next tier."""
+
+TICK_S = 0.05
+"""How often deadlines and stalls are checked, s (a stream's end wakes the loop at once)."""
+
+
+class Failover:
+    """Runs one utterance's streams until a final result, a cancel, or no tier left."""
+
+    def __init__(self, stream: "UplinkStream") -> None:
+        self.s = stream
+        self.up = stream._up
+        self.queue = deque(self.up.order())
+        self.head: Attempt | None = None
+        self.tries: dict[str, int] = {}
+        self.give_up = False
+        """A tier answered with a status that no other tier would fix (e.g. INVALID_ARGUMENT)."""
+
+    def run(self) -> None:
+        """Start the first tier and referee until the utterance is settled; sets ``result_value``."""
+        s = self.s
+        if self._start_next(hedge=False) is None:
+            return
+        while True:
+            with s._cond:
+                if not s._ended_attempts and not s._cancelled:
+                    s._cond.wait(TICK_S)
+                ended, s._ended_attempts = s._ended_attempts, []
+                cancelled = s._cancelled
+            if cancelled:
+                self._stop_all()
+                return
+            for a in ended:
+                s._live.remove(a)
+                if a.result is not None:
+                    self._win(a)
+                    return
+                self._failed(a)
+            if not s._live:
+                return
+            self._watch()
+
+    def _start(self, tier: str, address: str, hedge: bool) -> Attempt:
+        a = Attempt(self.s, tier, address, self.up.times[address], hedge)
+        self.tries[address] = self.tries.get(address, 0) + 1
+        self.s._live.append(a)
+        self.head = a
+        return a.start()
+
+    def _start_next(self, hedge: bool) -> Attempt | None:
+        """The next tier whose breaker is closed, started; None when none is left (or a status said stop)."""
+        while self.queue and not self.give_up:
+            tier, address = self.queue.popleft()
+            if not self.up.health[address].available:
+                self.s.errors.append(f"{tier} at {address}: skipped (circuit breaker open)")
+                continue
+            return self._start(tier, address, hedge)
+        return None
+
+    def _failed(self, a: Attempt) -> None:
+        err = a.error
+        code = err.code()
+        if code == grpc.StatusCode.CANCELLED and a.timed_out:
+            code = grpc.StatusCode.DEADLINE_EXCEEDED
+        if code == grpc.StatusCode.CANCELLED and a.abandoned and not a.timed_out:
+            return  # we stopped it ourselves
+        self.s.errors.append(f"{a.tier} at {a.address}: {code.name} ({err.details()})")
+        health = self.up.health[a.address]
+        if code not in FAILOVER_CODES:
+            self.give_up = True  # no other tier would fix it; a stream still running may yet answer
+            return
+        if a is not self.head:  # a hedge already runs on the next tier
+            health.record_failure()
+            return
+        # Only a balanced target tries again (another replica): and only after one
+        # replica failed fast. A missed deadline has spent the tier's budget; a
+        # channel with no ready replica has none to offer.
+        retry = (code in SAME_TARGET_RETRY_CODES and not isinstance(err, NotConnected)
+                 and self.tries[a.address] < self.up.attempts(a.address))
+        if retry:
+            self._start(a.tier, a.address, a.hedge)
+            return
+        health.record_failure()  # the target as a whole failed (every replica behind it, when balanced)
+        self._start_next(hedge=False)
+
+    def _watch(self) -> None:
+        """Enforce each stream's fixed deadline; hedge a head that stalled or is late."""
+        now = time.monotonic()
+        for a in list(self.s._live):
+            due = a.due()
+            if due is not None and now > due and not a.timed_out:
+                a.stop(timed_out=True)
+        head = self.head
+        if not self.up.cfg.hedge or head is None or head.hedged or head.done or head.timed_out or not self.queue:
+            return
+        cause = head.hedge_cause()
+        if cause is None:
+            return
+        nxt = self._start_next(hedge=True)
+        if nxt is None:
+            return
+        head.hedged = True
+        self.s.hedges += 1
+        with self.up._sent_lock:
+            self.up.hedges += 1
+        self.s.errors.append(f"{head.tier} at {head.address}: hedged to {nxt.tier} ({cause})")
+        span = self.s._span
+        span.set_attribute("proxima.hedged", True)
+        span.set_attribute("proxima.hedge_cause", cause.split(":", 1)[0])
+        span.set_attribute("proxima.hedge_from", head.tier)
+        span.set_attribute("proxima.hedge_to", nxt.tier)
+        span.set_attribute("proxima.hedge_detail", cause)
+
+    def _win(self, a: Attempt) -> None:
+        self.s.result_value = a.result
+        self.up.health[a.address].record_success()
+        self.s._span.set_attribute("proxima.tier", a.tier)
+        if a.hedge:
+            self.s._span.set_attribute("proxima.hedge_won", True)
+        for other in list(self.s._live):
+            if other.hedged:  # stalled or late: later utterances skip it until a probe finds it serving
+                self.up.health[other.address].record_failure()
+            other.stop()
+
+    def _stop_all(self) -> None:
+        for a in list(self.s._live):
+            a.stop()
