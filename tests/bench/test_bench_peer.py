@@ -12,11 +12,12 @@ def test_peer_run_times_both_systems_from_the_end_of_speech(tiers):
     report = peer.run(BenchOptions(corpus=CORPUS), clips=[LIVING_ROOM], regional=tiers["regional"])
     assert report["clips"] == 1
     # Both wait out the same silence the end of turn takes after the end of speech, then answer.
+    # The clock starts when the 80 ms frame holding the last speech sample is sent.
     clip, = peer.prepare(BenchOptions(corpus=CORPUS), clips=[LIVING_ROOM])
-    silence_ms = (len(clip.audio) - clip.speech_end) / 16.0
-    assert 0 < silence_ms < 1600
+    after_ms = (-(-len(clip.audio) // 1280) - -(-clip.speech_end // 1280)) * 80.0
+    assert 0 < after_ms < 1600
     for system in ("wyoming_faster_whisper_ms", "proxima_regional_ms"):
-        assert report[system]["p50"] > silence_ms
+        assert report[system]["p50"] > after_ms
     assert report["ratio"] == round(report["wyoming_faster_whisper_ms"]["p50"] / report["proxima_regional_ms"]["p50"], 2)
     # Same model, same clip: both hear "Turn on the living room light."
     assert report["wer"] == {"wyoming_faster_whisper": 0.0, "proxima_regional": 0.0}
