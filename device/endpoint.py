@@ -91,7 +91,7 @@ class Endpointer:
         if self.probability >= self.cfg.speech_threshold:
             self.speech_end_ms = frame.end_ms
         now = frame.end_ms
-        if self._turn is not None or self.cfg.semantic:  # Smart Turn and the energy check read it back
+        if self._turn is not None:  # Smart Turn and the energy check read it back
             self._audio.append(frame.samples)
         reason = self._semantic(early) or self._smart_turn(now, early)
         if reason is not None:

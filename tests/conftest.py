@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,16 @@ def pipeline(tiers, make_pipeline) -> Pipeline:
 def run_files(pipeline: Pipeline, *rel_paths: str):
     """Corpus files back to back as one stream (as fast as the pipeline goes)."""
     return list(pipeline.run(FileSource([corpus(p) for p in rel_paths], realtime=False).frames()))
+
+
+def replay_inflicting(pipeline: Pipeline, paths, inflict=None, after_s: float = 1.0):
+    """Real-time replay of ``paths`` (2 s of tail); ``inflict()`` runs ``after_s`` into the utterance."""
+    def watch():
+        while pipeline.state != "listening":
+            time.sleep(0.01)
+        time.sleep(after_s)
+        inflict()
+
+    if inflict is not None:
+        threading.Thread(target=watch, daemon=True).start()
+    return list(pipeline.run(FileSource(list(paths), realtime=True, tail_s=2.0).frames()))

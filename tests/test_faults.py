@@ -7,13 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import threading
 import time
 
 import pytest
 
-from conftest import AUSTEN_0880, WAKE_MYCROFT, corpus, run_files
-from device.source import FileSource
+from conftest import AUSTEN_0880, WAKE_MYCROFT, corpus, replay_inflicting, run_files
 from proxima.tiers import TierProcess
 
 
@@ -26,17 +24,8 @@ def cloud_baseline(tiers, make_pipeline, down_address):
 
 
 def replay_with(pipeline, inflict=None, after_s=1.0):
-    """Real-time replay; ``inflict()`` runs ``after_s`` into the utterance."""
-    def watch():
-        while pipeline.state != "listening":
-            time.sleep(0.01)
-        time.sleep(after_s)
-        inflict()
-
-    if inflict is not None:
-        threading.Thread(target=watch, daemon=True).start()
-    return list(pipeline.run(FileSource([corpus(WAKE_MYCROFT), corpus(AUSTEN_0880)], realtime=True,
-                                        tail_s=2.0).frames()))
+    """The Austen question behind the wake word, in real time; ``inflict()`` runs ``after_s`` into it."""
+    return replay_inflicting(pipeline, [corpus(WAKE_MYCROFT), corpus(AUSTEN_0880)], inflict, after_s)
 
 
 def answered_by_cloud(results, baseline):

@@ -9,30 +9,15 @@ import io
 import json
 import os
 import signal
-import threading
 import time
 
 import pytest
 
-from conftest import AUSTEN_0880, SAMPLES, WAKE_MYCROFT, corpus, run_files
+from conftest import AUSTEN_0880, SAMPLES, WAKE_MYCROFT, corpus, replay_inflicting, run_files
 from device.config import DeviceConfig, UplinkConfig
 from device.hedge import HISTORY_MIN, AckTracker, TierTimes
 from device.pipeline import Pipeline
-from device.source import FileSource
 from proxima.tiers import TierProcess
-
-
-def realtime(pipeline, paths, inflict=None, after_s=1.0):
-    """Real-time replay of ``paths``; ``inflict()`` runs ``after_s`` into the utterance."""
-    def watch():
-        while pipeline.state != "listening":
-            time.sleep(0.01)
-        time.sleep(after_s)
-        inflict()
-
-    if inflict is not None:
-        threading.Thread(target=watch, daemon=True).start()
-    return list(pipeline.run(FileSource(paths, realtime=True, tail_s=2.0).frames()))
 
 
 def uplink_spans(trace: io.StringIO) -> list[dict]:
@@ -48,7 +33,7 @@ def test_frozen_tier_is_hedged_and_a_device_command_acts_once(tiers):
                                        uplink=UplinkConfig(regional=(regional.address,), cloud=tiers["cloud"])),
                           trace_file=trace)
         try:
-            results = realtime(device, [SAMPLES / "timer_five_minutes.wav"],
+            results = replay_inflicting(device, [SAMPLES / "timer_five_minutes.wav"],
                                lambda: os.kill(regional.proc.pid, signal.SIGSTOP))
         finally:
             os.kill(regional.proc.pid, signal.SIGCONT)
@@ -74,7 +59,7 @@ def test_healthy_tier_is_never_hedged(tiers):
     device = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=(tiers["regional"],), cloud=tiers["cloud"])),
                       trace_file=trace)
     try:
-        results = realtime(device, [corpus(WAKE_MYCROFT), corpus(AUSTEN_0880)])
+        results = replay_inflicting(device, [corpus(WAKE_MYCROFT), corpus(AUSTEN_0880)])
         for _ in range(3):
             results += run_files(device, WAKE_MYCROFT, AUSTEN_0880)
         times = device.uplink.times[tiers["regional"]]
@@ -93,7 +78,7 @@ def test_tier_that_sends_no_progress_still_answers(tiers):
     device = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=(tiers["regional"],), cloud=tiers["cloud"],
                                                        progress_interval_ms=0)))
     try:
-        r, = realtime(device, [corpus(WAKE_MYCROFT), corpus(AUSTEN_0880)])
+        r, = replay_inflicting(device, [corpus(WAKE_MYCROFT), corpus(AUSTEN_0880)])
         times = device.uplink.times[tiers["regional"]]
     finally:
         device.close()
