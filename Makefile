@@ -32,9 +32,9 @@ $(STAMP): pyproject.toml | $(BIN)/python system
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@# Smart Turn v3.2 (end of turn): only its ONNX file, from the pipecat-ai wheel, without the package
-	@# or its dependencies (their pins conflict with ours); checksum-checked by proxima.models.
+	@# or its dependencies (their pins conflict with ours); checksum-checked by common.models.
 	rm -rf $(VENV)/wheels && $(BIN)/python -m pip download --quiet --no-deps pipecat-ai==1.14.0 -d $(VENV)/wheels
-	$(BIN)/python -m proxima.models smart-turn $(VENV)/wheels/pipecat_ai-1.14.0-py3-none-any.whl
+	$(BIN)/python -m common.models smart-turn $(VENV)/wheels/pipecat_ai-1.14.0-py3-none-any.whl
 	rm -rf $(VENV)/wheels
 	touch $(STAMP)
 

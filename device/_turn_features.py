@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper.feature_extractor import FeatureExtractor
 
-from proxima.audio import SAMPLE_RATE
+from common.audio import SAMPLE_RATE
 
 WINDOW_S = 8
 """Seconds of audio the model sees, the most recent ones."""

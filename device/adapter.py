@@ -32,7 +32,7 @@ import soxr
 from scipy.signal import lfilter
 
 from device.events import AudioFrame
-from proxima.audio import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
+from common.audio import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
 
 DC_POLE = 0.995
 """R of the DC blocker (J. O. Smith's usual value); corner ≈ (1 - R)·16000 / 2π ≈ 12.7 Hz."""

@@ -14,8 +14,8 @@ from device.events import RemoteResult
 from device.hedge import AckTracker, TierTimes
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.nlu import Intent
-from proxima.tracing import SpanRecord
+from common.nlu import Intent
+from common.tracing import SpanRecord
 
 if TYPE_CHECKING:
     from device.uplink import UplinkStream

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from proxima.security import TlsFiles
+from common.endpointing import HANGOVER_MS, MAX_UTTERANCE_MS, SPEECH_THRESHOLD
+from common.security import TlsFiles
 
 
 WAKE_WORDS = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy")
@@ -58,13 +59,13 @@ class FrontEndConfig:
 class EndpointConfig:
     """End-of-speech detection (Silero VAD)."""
 
-    speech_threshold: float = 0.5
+    speech_threshold: float = SPEECH_THRESHOLD
     """VAD probability at or above which a frame is speech (Silero's default)."""
-    hangover_ms: float = 640.0
-    """Silence after speech that ends the utterance, ms."""
+    hangover_ms: float = HANGOVER_MS
+    """With "fixed" endpointing: silence after speech that ends the utterance, ms."""
     no_speech_timeout_ms: float = 3000.0
     """Wake word then this long without speech: the utterance ends with route none, ms."""
-    max_utterance_ms: float = 15000.0
+    max_utterance_ms: float = MAX_UTTERANCE_MS
     """Longest utterance; the audio so far is processed, not dropped, ms."""
     semantic: bool = True
     """Semantic endpointing: when the transcript at a pause is a complete,
@@ -101,7 +102,7 @@ class UplinkConfig:
     (round-robin) and fails over through the rest before the cloud. Each is a
     ``host:port``, or a load-balanced target for many replicas behind one
     endpoint: ``dns:///HOST:PORT`` (e.g. a Kubernetes headless Service) or
-    ``ipv4:A:PORT,B:PORT,..`` (see ``proxima.targets``)."""
+    ``ipv4:A:PORT,B:PORT,..`` (see ``common.targets``)."""
     cloud: str | None = None
     """``host:port`` (or a load-balanced target) of the cloud tier."""
     load_balancing: str = "round_robin"
@@ -130,7 +131,7 @@ class UplinkConfig:
     call_timeout_s: float = 30.0
     """gRPC deadline of one stream: the longest utterance (15 s) plus the deadlines and margin, s."""
     codec: str = "pcm16"
-    """Uplink audio encoding (``proxima.codec``): "pcm16" (LINEAR16, 256 kbit/s) or
+    """Uplink audio encoding (``common.codec``): "pcm16" (LINEAR16, 256 kbit/s) or
     "opus" (Opus through libopus, about 32 kbit/s)."""
     hedge: bool = True
     """Start the next tier at once when the current one stalls or is late
@@ -167,7 +168,7 @@ class DeviceConfig:
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
     """Noise suppression and gain before the wake word (off by default: ``bench noise``)."""
     policy: str = "parallel"
-    """"parallel", "local-first", "remote-only" or "local-only" (DESIGN.md)."""
+    """"parallel", "local-first", "remote-only" or "local-only" (docs/architecture.md)."""
     local_model: str = "tiny.en"
     """On-device Whisper: packaged name, directory or faster-whisper name."""
     local_min_confidence: float = 0.6
@@ -184,3 +185,6 @@ class DeviceConfig:
 
 
 POLICIES = ("parallel", "local-first", "remote-only", "local-only")
+"""Routing policies (``DeviceConfig.policy``)."""
+ENDPOINTINGS = ("smart", "fixed")
+"""End-of-turn modes (``EndpointConfig.endpointing``)."""

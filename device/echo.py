@@ -26,7 +26,7 @@ import soxr
 from device.config import WakeConfig
 from device.events import AudioFrame
 from device.tts import SpeechStream
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+from common.audio import FRAME_SAMPLES, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

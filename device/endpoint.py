@@ -27,7 +27,8 @@ import numpy as np
 from device.config import EndpointConfig
 from device.events import AudioFrame, EarlyResult, Endpoint
 from device.turn import SmartTurn, unfinished
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE, tail_holds_sound
+from common.audio import FRAME_SAMPLES, SAMPLE_RATE, tail_holds_sound
+from common.endpointing import silence_end, speech_probability
 
 EarlySource = Callable[[bool], "EarlyResult | None"]
 """``source(wait)``: the early local result of the current pause (see :meth:`device.router.Router.early`)."""
@@ -87,7 +88,7 @@ class Endpointer:
         as speech, so a 0.3 s pause before the command, plus the tail, ended utterances
         before the command began.
         """
-        self.probability = float(self._vad.predict(frame.samples, frame_size=640))
+        self.probability = speech_probability(self._vad, frame.samples)
         if self.probability >= self.cfg.speech_threshold:
             self.speech_end_ms = frame.end_ms
         now = frame.end_ms
@@ -97,13 +98,9 @@ class Endpointer:
         if reason is not None:
             return Endpoint(reason, self.speech_end_ms, now)
         hangover = self.cfg.turn_fallback_ms if self._turn is not None else self.cfg.hangover_ms
-        if self.speech_end_ms is not None and now - self.speech_end_ms >= hangover:
-            return Endpoint("speech_end", self.speech_end_ms, now)
-        if self.speech_end_ms is None and now - self._start_ms >= self.cfg.no_speech_timeout_ms:
-            return Endpoint("no_speech", None, now)
-        if now - self._start_ms >= self.cfg.max_utterance_ms:
-            return Endpoint("max_length", self.speech_end_ms, now)
-        return None
+        reason = silence_end(now, self._start_ms, self.speech_end_ms, hangover, self.cfg.no_speech_timeout_ms,
+                             self.cfg.max_utterance_ms)
+        return None if reason is None else Endpoint(reason, self.speech_end_ms, now)
 
     def _semantic(self, source: EarlySource | None) -> str | None:
         """"semantic" when the pause's early result is ready and a confident command
@@ -136,7 +133,7 @@ class Endpointer:
 
     def _still_sounding(self) -> bool:
         """True when the last ``SOUNDING_MS`` stand above the utterance's noise floor
-        (:func:`proxima.audio.tail_holds_sound`): speech the VAD scored below its
+        (:func:`common.audio.tail_holds_sound`): speech the VAD scored below its
         threshold (a quiet last word) goes on, so this is no pause to end a turn at.
         Only the fallback silence ends such a turn; the last 160 ms, not the whole
         pause, so the decay of the word before the pause does not count."""

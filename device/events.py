@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from proxima.nlu import Intent
-from proxima.tracing import SpanRecord
+from common.nlu import Intent
+from common.tracing import SpanRecord
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class RemoteResult:
 
 @dataclass(frozen=True)
 class UtteranceResult:
-    """What one utterance produced: the DESIGN.md JSON object."""
+    """What one utterance produced: the docs/architecture.md JSON object."""
 
     utterance_id: str
     trace_id: str

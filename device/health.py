@@ -15,7 +15,8 @@ import threading
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-SERVICE = "proxima.v1.Assistant"
+from common.contract import HEALTH_SERVICE
+
 
 
 class EndpointHealth:
@@ -66,7 +67,7 @@ class EndpointHealth:
         stub = health_pb2_grpc.HealthStub(self._channel)
         while not self._stopped.wait(self._probe_interval_s):
             try:
-                status = stub.Check(health_pb2.HealthCheckRequest(service=SERVICE),
+                status = stub.Check(health_pb2.HealthCheckRequest(service=HEALTH_SERVICE),
                                     timeout=self._probe_interval_s).status
             except grpc.RpcError:
                 continue

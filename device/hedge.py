@@ -26,7 +26,7 @@ from collections import deque
 import numpy as np
 
 from device.config import UplinkConfig
-from proxima.audio import SAMPLE_RATE
+from common.audio import SAMPLE_RATE
 
 HISTORY = 64
 """Finals remembered per tier endpoint for the adaptive deadline."""

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from device.events import AudioFrame, UtteranceResult
 from device.reply import human_text
-from proxima.tracing import waterfall
+from common.tracing import waterfall
 
 BAR = 24
 """Width of the meter and score bars, characters."""

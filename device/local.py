@@ -1,13 +1,13 @@
 """The local fast path: on-device ASR (Whisper tiny.en, int8) and intent templates
-(Home Assistant's, with this process's home; ``proxima.nlu``)."""
+(Home Assistant's, with this process's home; ``common.nlu``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from proxima.asr import AsrResult, Transcriber, TranscriptionOptions
+from common.asr import AsrResult, Transcriber, TranscriptionOptions
 from device.skills import LocalSkills
-from proxima.nlu import COMMANDS, Intent, IntentParser
+from common.nlu import COMMANDS, Intent, IntentParser
 
 
 class LocalPath:
@@ -17,7 +17,7 @@ class LocalPath:
         model: ``tiny.en`` (packaged), a model directory or a faster-whisper name.
 
     Raises:
-        proxima.models.ModelError: the model cannot be loaded.
+        common.models.ModelError: the model cannot be loaded.
     """
 
     def __init__(self, model: str = "tiny.en", language: str = "en") -> None:

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from device.adapter import AudioAdapter, AudioInputError
 from device.events import AudioFrame
-from proxima.audio import SAMPLE_RATE
+from common.audio import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

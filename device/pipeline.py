@@ -19,7 +19,7 @@ from device.skills import LocalSkills, print_ring
 from device.speech import ReplyVoice
 from device.uplink import Uplink
 from device.wake import WakeWordDetector
-from proxima.tracing import StreamClock, make_provider
+from common.tracing import StreamClock, make_provider
 
 class Pipeline:
     """Loads every model once; :meth:`run` then processes any number of streams.
@@ -28,11 +28,11 @@ class Pipeline:
         cfg: the device configuration.
         trace_file: append each finished span as a JSON line here.
         otlp_endpoint: also export spans over OTLP/gRPC to this collector
-            (``HOST:PORT``; see :func:`proxima.tracing.make_provider` for ``OTEL_*``).
+            (``HOST:PORT``; see :func:`common.tracing.make_provider` for ``OTEL_*``).
 
     Raises:
-        proxima.models.ModelError: a model cannot be loaded.
-        proxima.tracing.TracingError: the tracing configuration cannot be used.
+        common.models.ModelError: a model cannot be loaded.
+        common.tracing.TracingError: the tracing configuration cannot be used.
 
     ``voice``: speak each reply (Piper), on a speaker and/or into WAV files;
     None: text only. While a reply plays, wake detections go through the

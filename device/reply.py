@@ -7,11 +7,11 @@ import json
 from typing import IO
 
 from device.events import UtteranceResult
-from proxima.tracing import waterfall
+from common.tracing import waterfall
 
 
 def json_line(result: UtteranceResult) -> str:
-    """The DESIGN.md JSON object on one line."""
+    """The docs/architecture.md JSON object on one line."""
     return json.dumps(result.to_json(), ensure_ascii=False)
 
 

@@ -1,4 +1,4 @@
-"""The router: the hybrid decision for one utterance (DESIGN.md's policies).
+"""The router: the hybrid decision for one utterance (docs/architecture.md's policies).
 
 - ``parallel``: stream to the uplink from the wake word on; at the endpoint run
   the local path; a confident local intent acts locally and cancels the
@@ -26,10 +26,11 @@ from device.config import DeviceConfig
 from device.events import EarlyResult, Endpoint, UtteranceResult, WakeDetection
 from device.local import LocalPath
 from device.skills import LocalSkills
-from device.uplink import Uplink, UplinkStream, stream_config
-from proxima.audio import DECAY_SAMPLES, tail_holds_sound
-from proxima.nlu import Intent
-from proxima.tracing import HOP_ATTRIBUTE, SpanCollector, StreamClock, records_from_spans, trace_id_hex
+from device.uplink import Uplink, UplinkStream
+from common.contract import stream_config
+from common.audio import DECAY_SAMPLES, tail_holds_sound
+from common.nlu import Intent
+from common.tracing import HOP_ATTRIBUTE, SpanCollector, StreamClock, records_from_spans, trace_id_hex
 
 NO_SPEECH_REPLY = "I didn't hear anything after the wake word."
 OFFLINE_REPLY = "I can't reach the network right now, so I can't answer that."

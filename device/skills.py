@@ -1,7 +1,7 @@
 """Local skills: what the device does itself for an understood command.
 
-The device owns the home's state (its own copy, ``proxima.home``; simulated)
-and the timers: it carries out every home intent (``proxima.actions``), the
+The device owns the home's state (its own copy, ``common.home``; simulated)
+and the timers: it carries out every home intent (``common.actions``), the
 timers, the time and stop, with no network. Side effects are keyed by
 utterance id, so an utterance acted on twice (for example by the device and
 again after a retry) changes the world once.
@@ -19,9 +19,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from device.timers import Timer, Timers, say, seconds_of
-from proxima.actions import HOME_INTENTS, act
-from proxima.home import Home, default_home
-from proxima.nlu import Intent
+from common.actions import HOME_INTENTS, act
+from common.home import Home, default_home
+from common.nlu import Intent
 
 TIMER_INTENTS = ("HassStartTimer", "HassCancelTimer", "HassPauseTimer", "HassUnpauseTimer",
                  "HassIncreaseTimer", "HassDecreaseTimer", "HassTimerStatus")
@@ -37,7 +37,7 @@ class LocalSkills:
 
     Args:
         time_zone: IANA zone for the time; the machine's when empty.
-        home: the home acted on; this process's home (``proxima.home.default_home``) when None.
+        home: the home acted on; this process's home (``common.home.default_home``) when None.
     """
 
     HANDLED = tuple(sorted(HOME_INTENTS)) + TIMER_INTENTS + ("HassGetTime", "HassStop")

@@ -20,7 +20,7 @@ import soundfile as sf
 from device.adapter import AudioAdapter, AudioInputError, to_pipeline_format
 from device.events import AudioFrame
 from device.mic import MicSource
-from proxima.audio import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
+from common.audio import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
 
 __all__ = ["AudioInputError", "FileSource", "MicSource", "read_audio", "to_pipeline_format"]
 

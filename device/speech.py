@@ -1,6 +1,6 @@
 """Spoken replies: playback at the voice's own rate, and reply WAVs.
 
-The reply stage of the device (DESIGN.md: "reply: text, and speech (Piper TTS)
+The reply stage of the device (docs/architecture.md: "reply: text, and speech (Piper TTS)
 to the speaker or a WAV file"). Piper voices have their own sample rate (the
 packaged joe voice: 22,050 Hz); audio is played and written at that rate, or
 resampled with soxr to a rate the output device takes. It is never handed to

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from proxima.models import ModelError
+from common.models import ModelError
 
 log = logging.getLogger(__name__)
 

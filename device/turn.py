@@ -5,7 +5,7 @@ Whisper-tiny encoder with a classifier head) reads the last 8 s of the
 utterance as 80x800 log-mel features (``device/_turn_features.py``) and gives
 the probability that the turn is complete. The endpointer asks it at a short
 VAD pause (see ``device/endpoint.py``). The file is taken at set-up time from
-the ``pipecat-ai==1.14.0`` wheel (``make`` runs ``python -m proxima.models
+the ``pipecat-ai==1.14.0`` wheel (``make`` runs ``python -m common.models
 smart-turn``), without pipecat or its dependencies.
 """
 
@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from device._turn_features import last_window, log_mel
-from proxima.models import ModelError, smart_turn_path
+from common.models import ModelError, smart_turn_path
 
 
 class SmartTurn:
     """Args:
-        path: the ONNX file; None: the one set-up installed (:func:`proxima.models.smart_turn_path`).
+        path: the ONNX file; None: the one set-up installed (:func:`common.models.smart_turn_path`).
 
     Raises:
         ModelError: the file is missing or is not a Smart Turn model.

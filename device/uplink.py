@@ -30,16 +30,15 @@ from device.failover import FAILOVER_CODES, SAME_TARGET_RETRY_CODES, Failover  #
 from device.health import EndpointHealth
 from device.hedge import TierTimes, decode_left_s
 from protos.v1 import assistant_pb2 as pb
-from proxima import codec as audio_codec
-from proxima.audio import SAMPLE_RATE
-from proxima.grpc_options import CLIENT_OPTIONS
-from proxima.security import TOKEN_HEADER, channel_credentials, check_plaintext
-from proxima.targets import balanced_options, parse as parse_target
-from proxima.tracing import HOP_ATTRIBUTE, StreamClock, inject_metadata
+from common import codec as audio_codec
+from common.audio import SAMPLE_RATE
+from common.contract import CLIENT_OPTIONS, ENCODING_OF_CODEC
+from common.security import TOKEN_HEADER, channel_credentials, check_plaintext
+from common.targets import balanced_options, parse as parse_target
+from common.tracing import HOP_ATTRIBUTE, StreamClock, inject_metadata
 
 RESEND_CHUNK_SAMPLES = 16_000
 """Audio is encoded in pieces of at most 1 s (32 KB as LINEAR16)."""
-ENCODINGS = {"pcm16": pb.AudioFormat.LINEAR16, "opus": pb.AudioFormat.OPUS}
 """The wire encoding of each ``UplinkConfig.codec``."""
 
 
@@ -52,13 +51,13 @@ class Uplink:
         tracer: OpenTelemetry tracer for ``device.uplink`` spans.
 
     Raises:
-        proxima.security.SecurityError: plaintext to a non-loopback tier, or unreadable TLS files.
+        common.security.SecurityError: plaintext to a non-loopback tier, or unreadable TLS files.
         ValueError: ``cfg.codec`` is not a known codec.
     """
 
     def __init__(self, cfg: UplinkConfig, clock: StreamClock, tracer: trace.Tracer) -> None:
-        if cfg.codec not in ENCODINGS:
-            raise ValueError(f"unknown uplink codec {cfg.codec!r}: use one of {', '.join(ENCODINGS)}")
+        if cfg.codec not in ENCODING_OF_CODEC:
+            raise ValueError(f"unknown uplink codec {cfg.codec!r}: use one of {', '.join(ENCODING_OF_CODEC)}")
         self.cfg = cfg
         self.tiers: list[tuple[str, str]] = [("regional", a) for a in cfg.regional]
         if cfg.cloud:
@@ -121,7 +120,7 @@ class Uplink:
         The stream's encoding is ``cfg.codec``, whatever ``config`` says."""
         encoded = pb.StreamConfig()
         encoded.CopyFrom(config)
-        encoded.format.encoding = ENCODINGS[self.cfg.codec]
+        encoded.format.encoding = ENCODING_OF_CODEC[self.cfg.codec]
         if self.cfg.hedge and self.cfg.progress_interval_ms:
             encoded.progress_interval_ms = self.cfg.progress_interval_ms
         self._warm()
@@ -274,14 +273,3 @@ class UplinkStream:
             self._span.end(end_time=clock.to_ns(clock.now()))
             self._done.set()
 
-
-def stream_config(utterance_id: str, wake_word: str, language: str, device_id: str,
-                  area: str, time_zone: str, codec: str = "pcm16") -> pb.StreamConfig:
-    """The first message of every stream: 16 kHz mono, LINEAR16 or (``codec="opus"``) OPUS."""
-    return pb.StreamConfig(
-        utterance_id=utterance_id,
-        format=pb.AudioFormat(sample_rate_hz=SAMPLE_RATE, channels=1, encoding=ENCODINGS[codec]),
-        language=language,
-        wake_word=wake_word,
-        device=pb.DeviceContext(device_id=device_id, area=area, time_zone=time_zone),
-    )

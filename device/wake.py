@@ -27,15 +27,15 @@ import numpy as np
 
 from device.config import WAKE_WORDS, WakeConfig
 from device.events import AudioFrame, WakeDetection
-from proxima.models import ModelError
+from common.models import ModelError
 
 BUNDLED = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy", "timer", "weather")
 """Wake models in openWakeWord 0.5.1's wheel (the default is ``WAKE_WORDS``, the first four)."""
 
 _SILENCE_S = 4
+"""Seconds of silence openWakeWord's embedding buffer is filled with (its own start-up length)."""
 _RAW_KEEP = 2 * 1280 + 480
 """Raw samples openWakeWord's feature extractor needs kept: frames of 1,280 plus 480 of context."""
-"""Seconds of silence openWakeWord's embedding buffer is filled with (its own start-up length)."""
 
 
 class FiringRule:
@@ -89,7 +89,7 @@ class WakeWordDetector:
             loads a custom ``.onnx`` model, named by its file stem.
 
     Raises:
-        proxima.models.ModelError: a model is neither bundled nor a loadable ``.onnx`` file.
+        common.models.ModelError: a model is neither bundled nor a loadable ``.onnx`` file.
     """
 
     def __init__(self, cfg: WakeConfig) -> None:

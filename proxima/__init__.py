@@ -1,8 +1,11 @@
 """Proxima: a hybrid voice assistant reference application.
 
-This package holds only what both sides need (audio format helpers, the trace
-model) and the ``proxima`` command line. The edge process lives in ``device``,
-the gRPC tiers in ``regional``, and the wire contract in ``protos``.
+This package is the ``proxima`` command and its tools (replay, benchmarks,
+trace reports), on top of the two sides: the edge process in ``device`` and
+the gRPC tiers in ``regional``. Both stand on the shared kernel ``common``,
+which stands on the wire contract in ``protos``. See ``docs/architecture.md``.
 """
 
-__version__ = "0.1.0"
+from common import __version__
+
+__all__ = ["__version__"]

@@ -1,4 +1,4 @@
-"""The ``proxima`` command line (DESIGN.md): demo, device, serve, replay, trace.
+"""The ``proxima`` command line (docs/architecture.md): demo, device, serve, replay, bench, trace.
 
 Bad input (a missing file, a port in use, a model that won't load) ends with
 one line on stderr and exit status 2, never a traceback.
@@ -14,7 +14,7 @@ import sys
 from contextlib import ExitStack
 from dataclasses import replace
 
-from proxima.cli_parser import EXIT_BAD_INPUT, SAMPLES_DIR, parser
+from proxima.cli_parser import EXIT_BAD_INPUT, SAMPLES_DIR, command_of, parser
 
 
 class UsageError(Exception):
@@ -36,37 +36,48 @@ def _open_trace(path: str | None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser(command_of(argv)).parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    from device.source import AudioInputError
-    from proxima.bench.corpus import CorpusError
-    from proxima.home import HomeError
-    from proxima.models import ModelError
-    from proxima.replay import ManifestError
-    from proxima.security import SecurityError
-    from proxima.tiers import TierStartError
-    from proxima.trace_report import TraceFileError
-    from proxima.tracing import TracingError
-    from regional.server import ServeError
-
+    expected = _expected_errors(args.command)
     try:
         if getattr(args, "home", None) is not None:
             _use_home(args.home)
         commands = {"device": _device, "devices": _devices, "serve": _serve, "demo": _demo, "replay": _replay,
                     "bench": _bench, "certs": _certs, "trace": _trace}
         return commands[args.command](args)
-    except (AudioInputError, ModelError, ServeError, TierStartError, ManifestError, UsageError, CorpusError,
-            SecurityError, TraceFileError, TracingError, HomeError) as exc:
+    except expected as exc:
         print(f"proxima {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
 
 
+def _expected_errors(command: str) -> tuple[type[Exception], ...]:
+    """The errors that are bad input for ``command`` (one line, exit 2); ``serve``'s
+    list imports nothing of ``device/``."""
+    from common.home import HomeError
+    from common.models import ModelError
+    from common.security import SecurityError
+    from common.tracing import TracingError
+    from regional.server import ServeError
+
+    errors = (UsageError, HomeError, ModelError, SecurityError, TracingError, ServeError)
+    if command == "serve":
+        return errors
+    from device.source import AudioInputError
+    from proxima.bench.corpus import CorpusError
+    from proxima.replay import ManifestError
+    from proxima.tiers import TierStartError
+    from proxima.trace_report import TraceFileError
+
+    return (*errors, AudioInputError, CorpusError, ManifestError, TierStartError, TraceFileError)
+
+
 def _use_home(path) -> None:
     """``--home FILE``: check it now, then make it this process's home, and that of
     the tiers ``demo`` starts (they inherit the environment and load their own copy)."""
-    from proxima.home import HOME_ENV, load_home
+    from common.home import HOME_ENV, load_home
 
     load_home(path)
     os.environ[HOME_ENV] = os.path.abspath(path)
@@ -74,10 +85,10 @@ def _use_home(path) -> None:
 
 def _device_config(args, regional: list[str], cloud: str | None):
     from device.config import DeviceConfig, EndpointConfig, FrontEndConfig, UplinkConfig, WakeConfig
-    from proxima.security import TlsFiles
+    from common.security import TlsFiles
 
     wake = WakeConfig(models=tuple(args.wake_model),
-                      threshold=next((t for name, t in reversed(args.wake_threshold) if name is None), 0.5),
+                      threshold=next((t for name, t in reversed(args.wake_threshold) if name is None), WakeConfig.threshold),
                       thresholds={name: t for name, t in args.wake_threshold if name})
     endpoint = EndpointConfig(hangover_ms=args.hangover_ms, no_speech_timeout_ms=args.no_speech_timeout_ms,
                               max_utterance_ms=args.max_utterance_ms, semantic=args.semantic_endpoint,
@@ -96,7 +107,7 @@ def _device_config(args, regional: list[str], cloud: str | None):
 def _device_token(args) -> str | None:
     """``device``'s bearer token: --token, else --token-file's first token line, else $PROXIMA_TOKEN
     (the last two keep it off the command line, which ps shows to every user); None for demo."""
-    from proxima.security import read_token_file
+    from common.security import read_token_file
 
     if not hasattr(args, "token"):  # demo: its own loopback tiers check no token
         return None
@@ -108,7 +119,7 @@ def _device_token(args) -> str | None:
 def _serve_tokens(args) -> frozenset[str]:
     """``serve``'s accepted tokens: --token, --token-file's lines and $PROXIMA_TOKENS
     (comma-separated) together; empty: no token is checked."""
-    from proxima.security import read_token_file
+    from common.security import read_token_file
 
     tokens = list(args.token)
     if args.token_file is not None:
@@ -190,11 +201,9 @@ def _device(args) -> int:
 
 
 def _serve(args) -> int:
-    from regional.server import default_config, serve
-
-    if args.fault and args.fault.partition("=")[0] not in ("never-reply", "stop-reading", "delay-ms"):
-        raise UsageError(f"unknown --fault {args.fault!r}: use never-reply, stop-reading=S or delay-ms=N")
-    from proxima.security import TlsFiles
+    from common.security import TlsFiles
+    from regional.config import default_config
+    from regional.server import serve
 
     tls = TlsFiles(args.tls_client_ca, args.tls_cert, args.tls_key) if args.tls_cert or args.tls_key else None
     cfg = replace(default_config(args.tier, args.port, args.model), host=args.host, fault=args.fault,
@@ -262,7 +271,7 @@ def _far(stack: ExitStack, args, regional: list[str], cloud: str) -> tuple[list[
 
 
 def _certs(args) -> int:
-    from proxima.security import make_dev_certs
+    from common.security import make_dev_certs
 
     try:
         written = make_dev_certs(args.dir)

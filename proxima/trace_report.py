@@ -2,7 +2,7 @@
 print a waterfall per utterance, then p50/p95 per span name.
 
 A trace file holds OpenTelemetry's JSON for each span, one per line, as
-:func:`proxima.tracing.make_provider` writes it. Spans are grouped by trace id
+:func:`common.tracing.make_provider` writes it. Spans are grouped by trace id
 (one trace per utterance). Give the device's file and the tiers' files
 together to see one utterance across processes: each machine times its own
 spans on its own clock, so a tier's spans are placed as the device's JSON
@@ -20,12 +20,12 @@ from typing import IO, Sequence
 
 import numpy as np
 
-from proxima.tracing import HOP_ATTRIBUTE, SpanRecord, waterfall
+from common.tracing import HOP_ATTRIBUTE, SpanRecord, waterfall
 
 SPAN_ORDER = ("utterance", "device.wake", "device.capture", "device.endpoint", "device.asr", "device.nlu",
               "device.skill", "device.uplink", "regional.asr", "regional.nlu", "regional.skill",
               "cloud.asr", "cloud.nlu", "cloud.skill", "device.tts")
-"""DESIGN.md's span names, in the order the statistics list them (others follow by name)."""
+"""docs/architecture.md's span names, in the order the statistics list them (others follow by name)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)

@@ -1,12 +1,11 @@
 """Endpointing on the tier, for clients that stream without deciding when the
 user stopped (Home Assistant's Wyoming client, told ``requires_external_vad=False``).
 
-The same detector and rules as the device's fixed endpointer (``device/endpoint.py``,
-which the tier may not import): Silero VAD, the ONNX model openWakeWord bundles,
-scores each 80 ms frame as two 40 ms windows; a frame at or over 0.5 is speech.
-The utterance ends after a 640 ms hangover of non-speech following speech,
-after 5 s with no speech at all, or at 15 s. A pause also gives a hint, so the
-tier can start its final decode while the hangover runs (``UtteranceAudio.speech_end``).
+The same detector and silence rules as the device's fixed endpointer
+(``common.endpointing``): a 640 ms hangover after speech, 5 s with no speech at
+all (the client's wake word may not be in the audio), or 15 s. A pause also
+gives a hint, so the tier can start its final decode while the hangover runs
+(``UtteranceAudio.speech_end``).
 """
 
 from __future__ import annotations
@@ -15,14 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proxima.audio import FRAME_MS, FRAME_SAMPLES
+from common.audio import FRAME_MS, FRAME_SAMPLES
+from common.endpointing import HANGOVER_MS, MAX_UTTERANCE_MS, SPEECH_THRESHOLD, silence_end, speech_probability
 
 PAUSE = "pause"
 """Event: the first non-speech frame after speech (a hangover starts)."""
 RESUMED = "resumed"
 """Event: speech again during a hangover."""
-ENDS = ("speech_end", "no_speech", "max_length")
-"""Events that end the utterance: hangover elapsed, no speech in time, too long."""
 
 
 @dataclass(frozen=True)
@@ -30,10 +28,10 @@ class EndpointRules:
     """When the tier ends an utterance for the client, ms (the device's defaults;
     no speech waits longer, as the client's wake word may not be in the audio)."""
 
-    speech_threshold: float = 0.5
-    hangover_ms: float = 640.0
+    speech_threshold: float = SPEECH_THRESHOLD
+    hangover_ms: float = HANGOVER_MS
     no_speech_timeout_ms: float = 5000.0
-    max_utterance_ms: float = 15000.0
+    max_utterance_ms: float = MAX_UTTERANCE_MS
 
 
 class _VadPool:
@@ -77,12 +75,12 @@ class ServerEndpointer:
         """End of the last frame scored as speech, ms into the utterance; None before any speech."""
         self._paused = False
         self.ended: str | None = None
-        """The reason in :data:`ENDS` once the utterance is over, else None."""
+        """The reason in ``common.endpointing.ENDS`` once the utterance is over, else None."""
 
     def feed(self, samples: np.ndarray) -> list[str]:
         """Score ``int16[n]`` at 16 kHz in whole 80 ms frames (a remainder waits
         for the next call); returns the events, in order: :data:`PAUSE`,
-        :data:`RESUMED` and at most one of :data:`ENDS`, the last. Nothing once ended."""
+        :data:`RESUMED` and at most one of ``common.endpointing.ENDS``, the last. Nothing once ended."""
         if self.ended is not None or self._vad is None:
             return []
         self._pending = np.concatenate([self._pending, samples]) if len(self._pending) else samples
@@ -91,7 +89,7 @@ class ServerEndpointer:
         while self.ended is None and len(self._pending) - done >= FRAME_SAMPLES:
             frame = self._pending[done:done + FRAME_SAMPLES]
             done += FRAME_SAMPLES
-            events += self._frame(float(self._vad.predict(frame, frame_size=640)))
+            events += self._frame(speech_probability(self._vad, frame))
         self._pending = self._pending[done:]
         return events
 
@@ -106,12 +104,8 @@ class ServerEndpointer:
         elif self.speech_end_ms is not None and not self._paused:
             self._paused = True
             events.append(PAUSE)
-        if self.speech_end_ms is not None and self.now_ms - self.speech_end_ms >= r.hangover_ms:
-            self.ended = "speech_end"
-        elif self.speech_end_ms is None and self.now_ms >= r.no_speech_timeout_ms:
-            self.ended = "no_speech"
-        elif self.now_ms >= r.max_utterance_ms:
-            self.ended = "max_length"
+        self.ended = silence_end(self.now_ms, 0.0, self.speech_end_ms, r.hangover_ms, r.no_speech_timeout_ms,
+                                 r.max_utterance_ms)
         return events + [self.ended] * (self.ended is not None)
 
     def close(self) -> None:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass, field
 from typing import IO
 
 import grpc
@@ -26,74 +23,18 @@ from grpc_reflection.v1alpha import reflection
 
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.asr import Transcriber, TranscriptionOptions
-from proxima.grpc_options import SERVER_OPTIONS
-from proxima.security import TlsFiles, TokenInterceptor, check_plaintext, server_credentials
-from proxima.tracing import make_provider
+from common.asr import Transcriber, TranscriptionOptions
+from common.contract import HEALTH_SERVICE, SERVER_MAX_RECEIVE_BYTES, SERVER_OPTIONS
+from common.security import TokenInterceptor, check_plaintext, server_credentials
+from common.tracing import make_provider
 from regional import skills, wyoming
+from regional.config import ServerConfig
 from regional.service import AssistantService
 
 log = logging.getLogger("proxima.serve")
 
-SERVICE_NAME = "proxima.v1.Assistant"
-
-
 class ServeError(Exception):
     """The server cannot start; the message says why and what to do."""
-
-
-def usable_cores() -> int:
-    """Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota
-    (a container's ``resources.limits.cpu``), where ``os.cpu_count()`` would give the node's."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
-    try:
-        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()
-        if quota != "max":
-            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass  # no cgroup v2 limit: the affinity stands
-    return max(1, cores)
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """How one tier is served."""
-
-    tier: str = "regional"
-    """"regional" or "cloud": names the spans and replies."""
-    host: str = "127.0.0.1"
-    port: int = 0
-    """TCP port; 0 picks a free one (printed once listening)."""
-    model: str = "base"
-    """Whisper model: packaged name, directory or faster-whisper name."""
-    beam_size: int = 1
-    """Regional decodes greedily; the cloud tier's wider beam is its larger model."""
-    decode_workers: int = field(default_factory=lambda: usable_cores())
-    """Decodes that run at once: one per core."""
-    tls: TlsFiles | None = None
-    """Serve TLS with these files; ``tls.ca`` set: mutual TLS (clients need a certificate it signed)."""
-    tokens: frozenset[str] = frozenset()
-    """Bearer tokens accepted on Assistant calls; empty: no token is checked."""
-    insecure: bool = False
-    """Allow plaintext on a non-loopback host."""
-    max_streams: int = 8
-    """Streams served at once before RESOURCE_EXHAUSTED (4 per decode worker)."""
-    idle_timeout_s: float = 10.0
-    """A stream with no message this long is ended, s."""
-    metrics_port: int | None = None
-    """Serve Prometheus metrics on this port (0 picks one); None: no metrics endpoint."""
-    drain_s: float = 10.0
-    """On SIGTERM, streams in flight get this long to finish, s."""
-    wyoming_port: int | None = None
-    """Also serve the Wyoming protocol (Home Assistant) on this TCP port (0 picks one); None: off."""
-    fault: str | None = None
-    """Fault injection, for tests: "never-reply", "stop-reading=S" (stop reading
-    the stream S seconds after it opens) or "delay-ms=N" (hold the final result N ms)."""
-
-
-def default_config(tier: str, port: int, model: str | None = None) -> ServerConfig:
-    """Tier defaults: cloud uses the same packaged base model with beam 5."""
-    return ServerConfig(tier=tier, port=port, model=model or "base", beam_size=5 if tier == "cloud" else 1)
 
 
 async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str] | None = None,
@@ -104,9 +45,9 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
 
     Raises:
         ServeError: the port cannot be bound.
-        proxima.models.ModelError: the model cannot be loaded.
-        proxima.security.SecurityError: plaintext (or Wyoming) off loopback, or unreadable TLS files.
-        proxima.tracing.TracingError: the tracing configuration cannot be used.
+        common.models.ModelError: the model cannot be loaded.
+        common.security.SecurityError: plaintext (or Wyoming) off loopback, or unreadable TLS files.
+        common.tracing.TracingError: the tracing configuration cannot be used.
     """
     credentials = server_credentials(cfg.tls) if cfg.tls else None
     if credentials is None:
@@ -114,22 +55,68 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
     if cfg.wyoming_port is not None:
         wyoming.check_host(cfg.host, cfg.insecure)
     provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file, otlp_endpoint)
-    service = AssistantService(cfg.tier, provider.get_tracer("proxima.regional"), cfg.decode_workers, cfg.fault,
-                               cfg.max_streams, cfg.idle_timeout_s)
-    metrics_port = None
-    if cfg.metrics_port is not None:  # before the gRPC server exists, so a failure leaves nothing running
-        try:
-            metrics_port = service.metrics.serve(cfg.metrics_port, cfg.host)
-        except OSError as exc:
-            raise ServeError(f"cannot serve metrics on {cfg.host}:{cfg.metrics_port} ({exc.strerror or exc}): "
-                             "choose another --metrics-port (0 picks a free one)") from exc
+    tracer = provider.get_tracer("proxima.regional")
+    service = AssistantService(cfg.tier, tracer, cfg.decode_workers, cfg.fault,
+                               cfg.max_streams, cfg.idle_timeout_s, cfg.interim_every_s)
+    metrics_port = _serve_metrics(cfg, service)  # before the gRPC server exists, so a failure leaves nothing running
     health_servicer = health.aio.HealthServicer()
+    server, port = _bind(cfg, service, health_servicer, credentials)
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await server.start()
+    front = None
+    if cfg.wyoming_port is not None:  # bound before the model loads, as the gRPC port is
+        front = await _open_wyoming(cfg, service, tracer, server)
+    try:
+        service.transcriber = await _load_model(cfg, service)
+    except BaseException:
+        await server.stop(None)
+        if front is not None:
+            await front.stop()
+        raise
+    also = f", metrics on http://{cfg.host}:{metrics_port}/metrics" if metrics_port is not None else ""
+    if front is not None:
+        also = f", wyoming on tcp://{cfg.host}:{front.port}{also}"
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+    print(f"proxima serve: {cfg.tier} tier listening on {cfg.host}:{port} (model {cfg.model}, beam {cfg.beam_size}"
+          f"{also})", file=out, flush=True)
 
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    # Drain: health says NOT_SERVING (devices go elsewhere), new calls are
+    # refused, and streams in flight get drain_s to finish.
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    log.info("draining %d stream(s) for up to %.0f s", service.active_streams, cfg.drain_s)
+    await asyncio.gather(server.stop(grace=cfg.drain_s), *([front.drain(cfg.drain_s)] if front else []))
+    provider.shutdown()
+
+
+def _serve_metrics(cfg: ServerConfig, service: AssistantService) -> int | None:
+    """Prometheus on ``cfg.metrics_port``: the port bound, or None when not asked.
+
+    Raises:
+        ServeError: the port cannot be bound.
+    """
+    if cfg.metrics_port is None:
+        return None
+    try:
+        return service.metrics.serve(cfg.metrics_port, cfg.host)
+    except OSError as exc:
+        raise ServeError(f"cannot serve metrics on {cfg.host}:{cfg.metrics_port} ({exc.strerror or exc}): "
+                         "choose another --metrics-port (0 picks a free one)") from exc
+
+
+def _bind(cfg: ServerConfig, service: AssistantService, health_servicer, credentials) -> tuple[grpc.aio.Server, int]:
+    """The gRPC server with the Assistant, health and reflection services, bound
+    to ``cfg.host:cfg.port`` (not started), and the port it got.
+
+    Raises:
+        ServeError: the address cannot be bound.
+    """
     server = grpc.aio.server(interceptors=[TokenInterceptor(cfg.tokens)] if cfg.tokens else None, options=[
         ("grpc.so_reuseport", 0),  # otherwise a second server silently shares the port
-        # Well above the 64 KiB audio limit, so the service's own check answers
-        # an oversized chunk with a clear INVALID_ARGUMENT.
-        ("grpc.max_receive_message_length", 1 << 20),
+        ("grpc.max_receive_message_length", SERVER_MAX_RECEIVE_BYTES),
         *SERVER_OPTIONS,
     ])
     pb_grpc.add_AssistantServicer_to_server(service, server)
@@ -148,45 +135,24 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
         raise in_use from exc
     if port == 0:
         raise in_use
-    await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-    await server.start()
-    front = None
-    if cfg.wyoming_port is not None:  # bound before the model loads, as the gRPC port is
-        front = await _open_wyoming(cfg, service, provider.get_tracer("proxima.regional"), server)
+    return server, port
 
+
+async def _load_model(cfg: ServerConfig, service: AssistantService) -> Transcriber:
+    """Whisper loaded and warmed up off the event loop: the first decode and the
+    first template match pay for allocations and compiled patterns before SERVING.
+
+    Raises:
+        common.models.ModelError: the model cannot be loaded.
+    """
     options = TranscriptionOptions(beam_size=cfg.beam_size, vad_filter=True)
     loop = asyncio.get_running_loop()
-    try:
-        transcriber = await loop.run_in_executor(
-            None, lambda: Transcriber(cfg.model, options, num_workers=cfg.decode_workers))
-        # Warm-up: the first decode and the first template match pay for
-        # allocations and compiled patterns; take them before SERVING.
-        await loop.run_in_executor(None, transcriber.transcribe, np.zeros(16000, np.int16))
-        service.parser.parse("what is the weather like tomorrow")
-        skills.warm_up()
-    except BaseException:
-        await server.stop(None)
-        if front is not None:
-            await front.stop()
-        raise
-    service.transcriber = transcriber
-    metrics = f", metrics on http://{cfg.host}:{metrics_port}/metrics" if metrics_port is not None else ""
-    if front is not None:
-        metrics = f", wyoming on tcp://{cfg.host}:{front.port}{metrics}"
-    await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
-    print(f"proxima serve: {cfg.tier} tier listening on {cfg.host}:{port} (model {cfg.model}, beam {cfg.beam_size}"
-          f"{metrics})", file=out, flush=True)
-
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    # Drain: health says NOT_SERVING (devices go elsewhere), new calls are
-    # refused, and streams in flight get drain_s to finish.
-    await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-    log.info("draining %d stream(s) for up to %.0f s", service.active_streams, cfg.drain_s)
-    await asyncio.gather(server.stop(grace=cfg.drain_s), *([front.drain(cfg.drain_s)] if front else []))
-    provider.shutdown()
+    transcriber = await loop.run_in_executor(
+        None, lambda: Transcriber(cfg.model, options, num_workers=cfg.decode_workers))
+    await loop.run_in_executor(None, transcriber.transcribe, np.zeros(16000, np.int16))
+    service.parser.parse("what is the weather like tomorrow")
+    skills.warm_up()
+    return transcriber
 
 
 async def _open_wyoming(cfg: ServerConfig, service: AssistantService, tracer, grpc_server) -> wyoming.WyomingServer:
@@ -217,5 +183,5 @@ def _bind_problem(host: str, port: int) -> str | None:
 
 
 async def _set_health(servicer: health.aio.HealthServicer, status) -> None:
-    for name in ("", SERVICE_NAME):
+    for name in ("", HEALTH_SERVICE):
         await servicer.set(name, status)

@@ -24,11 +24,13 @@ from opentelemetry import trace
 
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.asr import Transcriber
-from proxima import codec
-from proxima.audio import SAMPLE_RATE
-from proxima.nlu import COMMANDS, IntentParser
-from proxima.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
+from common.asr import Transcriber
+from common import codec
+from common.audio import SAMPLE_RATE
+from common.contract import CODEC_OF_ENCODING, MAX_AUDIO_S, MAX_CHUNK_BYTES
+from common.nlu import COMMANDS, IntentParser
+from common.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
+from regional.config import Fault, ServerConfig
 from regional.metrics import TierMetrics
 from regional import skills
 from regional.streaming import DecodeSlots, UtteranceAudio
@@ -36,16 +38,8 @@ from regional.streaming import DecodeSlots, UtteranceAudio
 TEMPLATES = Path(__file__).parent / "intents" / "regional_en.yaml"
 log = logging.getLogger("proxima.tier")
 
-MAX_CHUNK_BYTES = 64 * 1024
-"""Largest audio message accepted, bytes."""
-MAX_AUDIO_S = 60
-"""Most audio accepted per stream, seconds."""
-IDLE_TIMEOUT_S = 10.0
-"""A stream with no message this long is ended (DEADLINE_EXCEEDED), seconds."""
 PROTOCOL_ATTRIBUTE = "proxima.protocol"
 """Attribute of a tier's ``*.asr`` span: the front the audio came in by, "grpc" or "wyoming"."""
-ENCODINGS = {pb.AudioFormat.LINEAR16: "pcm16", pb.AudioFormat.OPUS: "opus"}
-"""The ``proxima.codec`` codec that decodes each accepted encoding (to 16 kHz int16)."""
 
 
 class AssistantService(pb_grpc.AssistantServicer):
@@ -56,23 +50,24 @@ class AssistantService(pb_grpc.AssistantServicer):
         transcriber: a loaded model; None until warm-up ends (calls get UNAVAILABLE).
         tracer: OpenTelemetry tracer for the ``<tier>.asr|nlu|skill`` spans.
         decode_workers: decodes run in a pool this size, off the event loop.
-        fault: fault injection for tests (see ``regional.server.ServerConfig.fault``).
+        fault: fault injection for tests (``regional.config.Fault``); None: none.
         max_streams: streams served at once; one more gets RESOURCE_EXHAUSTED at
             once (the device then tries the next tier) rather than a queue.
         idle_timeout_s: a stream silent this long is ended, s.
         interim_every_s: audio between interim decodes, s; 0: no interim results.
     """
 
-    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2, fault: str | None = None,
-                 max_streams: int = 8, idle_timeout_s: float = IDLE_TIMEOUT_S, interim_every_s: float = 1.0) -> None:
+    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2, fault: Fault | None = None,
+                 max_streams: int = 8, idle_timeout_s: float = ServerConfig.idle_timeout_s,
+                 interim_every_s: float = ServerConfig.interim_every_s) -> None:
         self.tier = tier
         self.metrics = TierMetrics(tier)
         self.max_streams = max_streams
         self.idle_timeout_s = idle_timeout_s
         self.active_streams = 0
         """Streams being served now (the event loop is single-threaded, so a plain int)."""
-        self.fault, _, arg = (fault or "").partition("=")
-        self.fault_arg = float(arg) if arg else 0.0
+        self.fault = fault.kind if fault else ""
+        self.fault_arg = fault.value if fault else 0.0
         self.transcriber: Transcriber | None = None
         self.parser = IntentParser([COMMANDS, TEMPLATES])
         self._tracer = tracer
@@ -214,7 +209,7 @@ class AssistantService(pb_grpc.AssistantServicer):
         utterance = self.utterance_audio(lambda text: outbox.put_nowait(pb.ConverseResponse(
             utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))))
         stream.utterance = utterance
-        decoder = codec.decoder(ENCODINGS[config.format.encoding])
+        decoder = codec.decoder(CODEC_OF_ENCODING[config.format.encoding])
         reader = asyncio.create_task(self._read(request_iterator, utterance, outbox, decoder))
         ticker = asyncio.create_task(_tick(outbox, interval_s)) if interval_s else None
         try:
@@ -282,7 +277,7 @@ class AssistantService(pb_grpc.AssistantServicer):
         if not config.utterance_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "StreamConfig.utterance_id is empty: give each utterance an id")
         fmt = config.format
-        if (fmt.sample_rate_hz, fmt.channels) != (SAMPLE_RATE, 1) or fmt.encoding not in ENCODINGS:
+        if (fmt.sample_rate_hz, fmt.channels) != (SAMPLE_RATE, 1) or fmt.encoding not in CODEC_OF_ENCODING:
             known = fmt.encoding in pb.AudioFormat.Encoding.values()
             encoding = pb.AudioFormat.Encoding.Name(fmt.encoding) if known else f"unknown encoding {fmt.encoding}"
             await context.abort(

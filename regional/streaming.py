@@ -24,8 +24,8 @@ from typing import Callable
 
 import numpy as np
 
-from proxima.asr import AsrResult, Transcriber
-from proxima.audio import DECAY_SAMPLES, SAMPLE_RATE, tail_holds_sound
+from common.asr import AsrResult, Transcriber
+from common.audio import DECAY_SAMPLES, SAMPLE_RATE, tail_holds_sound
 
 
 class LocalAgreement:

@@ -34,10 +34,11 @@ from wyoming.event import Event
 from wyoming.info import AsrModel, AsrProgram, Attribution, Info
 from wyoming.server import AsyncTcpServer
 
-from proxima import __version__
-from proxima.security import SecurityError, is_loopback
+from common import __version__
+from common.security import SecurityError, is_loopback
 from regional.endpoint import EndpointRules
-from regional.service import MAX_CHUNK_BYTES, AssistantService
+from common.contract import MAX_CHUNK_BYTES
+from regional.service import AssistantService
 
 log = logging.getLogger("proxima.tier")
 

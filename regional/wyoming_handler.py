@@ -23,9 +23,10 @@ from wyoming.info import Describe, SelectProgram
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 
-from proxima.audio import SAMPLE_RATE, from_bytes
-from proxima.tracing import HOP_ATTRIBUTE
-from regional.endpoint import ENDS, PAUSE, RESUMED, ServerEndpointer
+from common.audio import SAMPLE_RATE, from_bytes
+from common.tracing import HOP_ATTRIBUTE
+from common.endpointing import ENDS
+from regional.endpoint import PAUSE, RESUMED, ServerEndpointer
 from regional.service import PROTOCOL_ATTRIBUTE
 from regional.streaming import UtteranceAudio
 from regional.wyoming import LANGUAGES, PROGRAM, WyomingFront, WyomingRefused, read_event

@@ -18,7 +18,7 @@ Per model: ``wer`` is corpus-level (total substitutions + deletions +
 insertions over total reference words, so long clips weigh more), ``rtf`` is
 the total decode time over the total audio duration (below 1: faster than
 real time), ``decode_ms`` the p50/p95 wall time of one clip's decode, ms, on
-this machine's CPU with the decoding options of ``proxima.asr``.
+this machine's CPU with the decoding options of ``common.asr``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from device.source import read_audio
-from proxima.asr import Transcriber
+from common.asr import Transcriber
 from proxima.bench import BenchOptions
 from proxima.bench.corpus import Entry, load
 from proxima.bench.replays import percentiles

@@ -43,8 +43,12 @@ from proxima.bench.corpus import load
 from proxima.bench.replays import WAKE_CLIP, percentiles
 from proxima.text import normalize
 from proxima.tiers import TierProcess, unreachable_address
+from regional.config import Fault
 
 KINDS = ("down", "kill", "freeze", "blackhole", "never_reply", "stop_reading", "slow", "restart")
+TIER_FAULTS = {"never_reply": Fault("never-reply"), "stop_reading": Fault("stop-reading", 1.0),
+               "slow": Fault("delay-ms", 5000.0)}
+"""The kinds the tier injects itself (``proxima serve --fault``); the others are done to its process or address."""
 STRIKE_S = 1.0
 """When a mid-utterance fault strikes, s after the wake word."""
 
@@ -63,8 +67,8 @@ def _regional(kind: str):
             listener.listen(8)
             yield f"127.0.0.1:{listener.getsockname()[1]}", None, None
         return
-    fault = {"never_reply": "never-reply", "stop_reading": "stop-reading=1", "slow": "delay-ms=5000"}.get(kind)
-    tiers = [TierProcess("regional", extra_args=("--fault", fault) if fault else ())]
+    fault = TIER_FAULTS.get(kind)
+    tiers = [TierProcess("regional", extra_args=("--fault", str(fault)) if fault else ())]
     address = tiers[0].address
 
     def restart() -> None:

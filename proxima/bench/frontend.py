@@ -43,7 +43,7 @@ from device.endpoint import Endpointer
 from device.events import AudioFrame
 from device.source import read_audio
 from device.wake import WakeWordDetector
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+from common.audio import FRAME_SAMPLES, SAMPLE_RATE
 from proxima.bench import REPO, BenchOptions
 from proxima.bench.corpus import load
 from proxima.bench.noise import SETTINGS

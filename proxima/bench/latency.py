@@ -20,7 +20,7 @@ played, so ``speech_end_to_first_audio`` is what a speaker would hear:
   unmeasured utterance first opens the regional circuit breaker, as on a
   device that has been running through the outage). Its figures against
   ``parallel`` are the price of the farther tier;
-- ``parallel, opus uplink``: when the uplink has a codec option, the default
+- ``parallel, opus uplink``: the default
   policy again with Opus instead of LINEAR16 (the bytes it saves).
 
 Per run::
@@ -59,7 +59,6 @@ wyoming-faster-whisper peer comparison of ``proxima.bench.peer`` on
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import time
 from collections import Counter, defaultdict
@@ -72,6 +71,7 @@ from device.config import DeviceConfig, UplinkConfig
 from device.pipeline import Pipeline
 from device.source import FileSource
 from proxima.bench import REPO, BenchOptions
+from proxima.bench import peer as peer_bench
 from proxima.bench.replays import LEAD_IN_S, WAKE_CLIP, cold, muted_voice, percentiles
 from proxima.netsim import DEFAULT_RTT_MS, Distance
 from proxima.tiers import TierProcess, start_tiers, unreachable_address
@@ -201,18 +201,10 @@ def _tiers() -> dict[str, TierProcess]:
     return start_tiers()
 
 
-def _has_codec() -> bool:
-    return "codec" in {f.name for f in dataclasses.fields(UplinkConfig)}
-
-
 def _peer(opts: BenchOptions, clips: list[Path]) -> dict:
     """The peer comparison (``proxima.bench.peer``), or why there is none."""
     try:
-        peer = importlib.import_module("proxima.bench.peer")
-    except ImportError as exc:
-        return {"skipped": f"proxima.bench.peer is not available ({exc})"}
-    try:
-        return peer.run(opts, clips=clips)
+        return peer_bench.run(opts, clips=clips)
     except Exception as exc:  # its failure must not cost the policy figures
         return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
 
@@ -228,9 +220,7 @@ def run(opts: BenchOptions, rtt_ms: dict[str, float] | None = None, peer: bool =
     runs = plays(opts)
     realtime = not opts.fast
     down = unreachable_address()
-    configs = [(p, p, {}) for p in POLICIES] + [(REGIONAL_DOWN, "parallel", {})]
-    if _has_codec():
-        configs.append((OPUS, "parallel", {"codec": "opus"}))
+    configs = [(p, p, {}) for p in POLICIES] + [(REGIONAL_DOWN, "parallel", {}), (OPUS, "parallel", {"codec": "opus"})]
     configs = [c for c in configs if only is None or c[0] in only]
     report: dict = {"policies": {}}
     voice = muted_voice()

@@ -34,52 +34,38 @@ import numpy as np
 
 from device.config import UplinkConfig
 from device.hedge import AckTracker, TierTimes, decode_left_s
-from device.source import read_audio
-from device.uplink import stream_config
-from protos.v1 import assistant_pb2 as pb
+from common.contract import stream_config
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE, to_bytes
+from common.audio import SAMPLE_RATE
 from proxima.bench import BenchOptions
-from proxima.bench.corpus import load
-from proxima.bench.replays import percentiles, speech_end_in_clip_ms
+from proxima.bench.clips import Clip, device_requests, prepared_clips
+from proxima.bench.replays import percentiles
+from proxima.bench.replicas import run_replicas
 from proxima.tiers import TierProcess
 
-HANGOVER_S = 0.64
-
-
-def _stream(address: str, audio: np.ndarray, speech_end: int, out: list, i: int) -> None:
-    sent = {}
+def _stream(address: str, clip: Clip, out: list, i: int) -> None:
+    sent: dict = {}
     cfg = UplinkConfig()
     times, acks = TierTimes(cfg), AckTracker()  # a device that has not seen this tier before: the prior only
     stalled = []
+    audio, speech_end = clip.audio, clip.speech_end
 
     def check_stall() -> None:
         if times.sends_progress and not stalled and acks.unacked_for_s() > times.stall_bound_s():
             stalled.append(acks.unacked_for_s())
 
-    def requests():
-        config = stream_config(f"load-{i}", "alexa", "en", "bench", "", "")
-        config.progress_interval_ms = cfg.progress_interval_ms
-        yield pb.ConverseRequest(config=config)
-        start = time.monotonic()
-        for n, offset in enumerate(range(0, len(audio), FRAME_SAMPLES)):
-            delay = start + (n + 1) * FRAME_SAMPLES / SAMPLE_RATE - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            check_stall()
-            yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(audio[offset:offset + FRAME_SAMPLES])))
-            acks.sent(min(offset + FRAME_SAMPLES, len(audio)) * 1000.0 / SAMPLE_RATE)
-            if offset < speech_end <= offset + FRAME_SAMPLES:
-                sent["speech_end"] = time.monotonic()
-                yield pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_END))
-        sent["end"] = time.monotonic()
-        yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
-        acks.sent(len(audio) * 1000.0 / SAMPLE_RATE)
+    def on_chunk(samples: int) -> None:
+        acks.sent(samples * 1000.0 / SAMPLE_RATE)
+        check_stall()
+
+    config = stream_config(f"load-{i}", "alexa", "en", "bench", "", "")
+    config.progress_interval_ms = cfg.progress_interval_ms
+    requests = device_requests(clip, config, sent, on_chunk=on_chunk)
 
     try:
         with grpc.insecure_channel(address) as ch:
             opened, responses = time.monotonic(), []
-            for r in pb_grpc.AssistantStub(ch).Converse(requests(), timeout=60):
+            for r in pb_grpc.AssistantStub(ch).Converse(requests, timeout=60):
                 if r.HasField("progress"):
                     if not times.sends_progress:
                         times.observe_rtt(time.monotonic() - opened)
@@ -97,33 +83,17 @@ def _stream(address: str, audio: np.ndarray, speech_end: int, out: list, i: int)
         out[i] = None
 
 
-def prepared_clips(opts: BenchOptions, max_clip_s: float | None = None) -> list[tuple[np.ndarray, int]]:
-    """The corpus speech clips a device would send: ``(int16 audio, speech end
-    sample)``, cut at the end of speech plus the hangover's silence; with
-    ``max_clip_s``, only clips at most that long (s)."""
-    prepared = []
-    for clip in [e.path for e in load(opts.corpus) if e.kind == "speech" and "librivox" in e.rel]:
-        audio = read_audio(clip)
-        end = int(speech_end_in_clip_ms(clip) * SAMPLE_RATE / 1000)
-        tail = np.zeros(int(HANGOVER_S * SAMPLE_RATE), np.int16)
-        sent = np.concatenate([audio[:end], tail])
-        if max_clip_s is None or len(sent) <= max_clip_s * SAMPLE_RATE:
-            prepared.append((sent, end))
-    return prepared
-
-
 def run(opts: BenchOptions, streams: int = 6, replicas: int | None = None, max_clip_s: float | None = None) -> dict:
     """Streams 1..``streams`` against one tier; with ``replicas``, the
     scale-out run of ``proxima.bench.replicas`` instead."""
     if replicas is not None:
-        from proxima.bench.replicas import run_replicas
         return run_replicas(opts, replicas, streams, max_clip_s)
     prepared = prepared_clips(opts, max_clip_s)
     report = []
     with TierProcess("regional") as tier:
         for n in range(1, streams + 1):
             out: list = [None] * n
-            threads = [threading.Thread(target=_stream, args=(tier.address, *prepared[i % len(prepared)], out, i))
+            threads = [threading.Thread(target=_stream, args=(tier.address, prepared[i % len(prepared)], out, i))
                        for i in range(n)]
             for t in threads:
                 t.start()

@@ -28,8 +28,8 @@ import numpy as np
 import yaml
 
 from proxima.bench import REPO, BenchOptions
-from proxima.home import Home, home_from_dict
-from proxima.nlu import COMMANDS, RENAMED, Intent, IntentParser
+from common.home import Home, home_from_dict
+from common.nlu import COMMANDS, RENAMED, Intent, IntentParser
 
 SUITE = "ha-intents"
 TESTS = Path("ha-intents") / "tests" / "en"

@@ -46,7 +46,7 @@ from device.events import AudioFrame
 from device.local import LocalPath
 from device.source import read_audio
 from device.wake import WakeWordDetector
-from proxima.audio import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
+from common.audio import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
 from proxima.bench import BenchOptions
 from proxima.bench.asr import select
 from proxima.bench.corpus import load

@@ -13,7 +13,7 @@ from device.pipeline import Pipeline
 from device.source import FileSource, read_audio
 from device.speech import ReplyVoice
 from device.tts import Synthesizer
-from proxima.audio import SAMPLE_RATE
+from common.audio import SAMPLE_RATE
 
 WAKE_CLIP = "openwakeword/tests/data/hey_mycroft_test.wav"
 """The wake clip every command is played behind (a real recording)."""

@@ -36,16 +36,17 @@ import time
 import urllib.request
 from contextlib import ExitStack
 
-import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
 from device.config import UplinkConfig
-from device.uplink import Uplink, stream_config
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+from device.uplink import Uplink
+from common.contract import stream_config
+from common.audio import SAMPLE_RATE
 from proxima.bench import BenchOptions
+from proxima.bench.clips import Clip, paced_frames, prepared_clips
 from proxima.bench.replays import percentiles
 from proxima.tiers import TierProcess, TierStartError
-from proxima.tracing import StreamClock, make_provider
+from common.tracing import StreamClock, make_provider
 
 STAGGER_S = 0.1
 """Between the starts of two streams, s (utterances arrive, they don't all start at once)."""
@@ -64,8 +65,6 @@ def run_replicas(opts: BenchOptions, replicas: int, streams: int, max_clip_s: fl
         ValueError: fewer than 2 replicas or 1 stream.
         proxima.tiers.TierStartError: a replica did not start.
     """
-    from proxima.bench.load import prepared_clips  # load imports this module lazily
-
     if replicas < 2 or streams < 1:
         raise ValueError("bench load --replicas needs at least 2 replicas (one is killed) and 1 stream")
     prepared = prepared_clips(opts, max_clip_s)
@@ -85,14 +84,14 @@ def run_replicas(opts: BenchOptions, replicas: int, streams: int, max_clip_s: fl
         _wait_ready(uplink, target)
 
         out: list = [None] * streams
-        threads = [threading.Thread(target=_stream, args=(uplink, clock, tracer, *clips[i], out, i), daemon=True)
+        threads = [threading.Thread(target=_stream, args=(uplink, clock, tracer, clips[i], out, i), daemon=True)
                    for i in range(streams)]
         start = time.monotonic()
         for t in threads:
             t.start()
             time.sleep(STAGGER_S)
         # Halfway through the shortest clip every stream is still sending audio.
-        kill_at = start + STAGGER_S * streams + min(len(a) for a, _ in clips) / SAMPLE_RATE / 2
+        kill_at = start + STAGGER_S * streams + min(len(c.audio) for c in clips) / SAMPLE_RATE / 2
         time.sleep(max(0.0, kill_at - time.monotonic()))
         at_kill = {name: _scrape(url) for name, url in metrics.items()}
         victim = max(reversed(list(at_kill)), key=lambda n: at_kill[n]["proxima_active_streams"])
@@ -151,19 +150,17 @@ def _scrape(url: str) -> dict[str, float]:
             if s.name in ("proxima_utterances_total", "proxima_active_streams")}
 
 
-def _stream(uplink: Uplink, clock: StreamClock, tracer, audio: np.ndarray, speech_end: int, out: list, i: int) -> None:
-    """One device-like utterance through the uplink, in real time: ``out[i]`` =
-    (result or None, errors, speech end -> final result in ms)."""
+def _stream(uplink: Uplink, clock: StreamClock, tracer, clip: Clip, out: list, i: int) -> None:
+    """One device-like utterance through the device's own uplink, in real time:
+    ``out[i]`` = (result or None, errors, speech end -> final result in ms)."""
     root = tracer.start_span("utterance")
     stream = uplink.open(stream_config(f"replicas-{i}", "alexa", "en", f"bench-{i}", "", ""), root, clock.now())
-    start = time.monotonic()
-    speech_end_at = start
-    for n, offset in enumerate(range(0, len(audio), FRAME_SAMPLES)):
-        delay = start + (n + 1) * FRAME_SAMPLES / SAMPLE_RATE - time.monotonic()
-        if delay > 0:
+    speech_end_at = time.monotonic()
+    for frame, holds_end, due in paced_frames(clip):
+        if (delay := due - time.monotonic()) > 0:
             time.sleep(delay)
-        stream.send(audio[offset:offset + FRAME_SAMPLES])
-        if offset < speech_end <= offset + FRAME_SAMPLES:
+        stream.send(frame)
+        if holds_end:
             speech_end_at = time.monotonic()
             stream.speech_end()
     stream.end()

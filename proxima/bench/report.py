@@ -19,18 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.metadata as md
 import json
-import os
-import platform
-import re
-import subprocess
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from proxima.bench import KINDS, REPO, BenchOptions
 from proxima.bench import run as run_kind
+from proxima.bench.machine import describe_machine, load_average
+from proxima.bench.plots import plot_latency, plot_load
 
 SETTINGS: dict[str, tuple[dict, dict, str]] = {
     "frontend": ({"limit": 5}, {}, "5 clips of each kind"),
@@ -84,7 +80,7 @@ def run(opts: BenchOptions, rtt_ms: dict[str, float] | None = None, kinds: tuple
             results[kind] = {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
         results[kind]["seconds"] = round(time.monotonic() - t0, 1)
         results[kind]["settings"] = "; ".join(settings) or "full"
-    machine["load_average_end"] = _load()
+    machine["load_average_end"] = load_average()
     total_s = time.monotonic() - started
     for kind, plot in (("latency", plot_latency), ("load", plot_load)):
         report = results.get(kind, {}).get("report")
@@ -98,119 +94,6 @@ def run(opts: BenchOptions, rtt_ms: dict[str, float] | None = None, kinds: tuple
                                                    "results": results}, indent=1) + "\n", encoding="utf-8")
     return {"path": str(path), "seconds": round(total_s, 1),
             "kinds": {k: r.get("error", "ok") for k, r in results.items()}}
-
-
-# -- the machine -------------------------------------------------------------------
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def describe_machine() -> dict:
-    """CPU model, cores, memory (GiB), OS, Python, the git commit, the load
-    average (1, 5, 15 min) and the version of every dependency of proxima."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-        cpu = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M).group(1).strip()
-    except (OSError, AttributeError):
-        pass
-    try:
-        mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        mem_gib = None
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                                capture_output=True, text=True, timeout=10).stdout.strip() or None
-    except OSError:
-        commit = None
-    libraries, extras = {}, {}
-    for req in md.requires("proxima") or ():
-        name = re.split(r"[\s;<>=!~\[]", req, maxsplit=1)[0]
-        try:
-            version = md.version(name)
-        except md.PackageNotFoundError:
-            version = None  # an optional extra that is not installed
-        if "extra ==" in req:
-            extras[name] = version
-        else:
-            libraries[name] = version
-    return {"cpu": cpu, "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
-            "memory_gib": None if mem_gib is None else round(mem_gib, 1), "os": platform.platform(),
-            "python": platform.python_version(), "commit": commit, "load_average_start": _load(),
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "libraries": libraries,
-            "optional_libraries": extras}
-
-
-# -- plots ---------------------------------------------------------------------------
-LATE_SPANS_SKIPPED = ("utterance", "device.capture", "device.uplink", "device.wake")
-"""Spans left out of the per-span plot: the whole, the speech itself and the
-stream's lifetime dwarf the stages after the end of speech."""
-
-
-def plot_latency(report: dict, path: Path) -> Path:
-    """Two panels: speech end -> reply per run and route (p50 bar, p95 tick),
-    and the p50 of each span of 5 ms or more per run."""
-    from matplotlib.figure import Figure  # Agg canvas, no GUI backend or pyplot state
-
-    runs = {k: v for k, v in report["policies"].items() if "error" not in v}
-    labels = list(runs)
-    fig = Figure(figsize=(13, 6), layout="constrained")
-    left, right = fig.subplots(1, 2)
-    routes = [r for r in ("local", "regional", "cloud", "offline")
-              if any(r in v["speech_end_to_reply_ms_by_route"] for v in runs.values())]
-    _bars(left, labels, routes, lambda label, route: runs[label]["speech_end_to_reply_ms_by_route"].get(route))
-    left.set_xlabel("speech end -> reply (ms), by the route that answered: p50 bar, p95 tick")
-    spans = sorted(s for s in {s for r in runs.values() for s in r["per_span_ms"]} - set(LATE_SPANS_SKIPPED)
-                   if max((r["per_span_ms"].get(s) or {}).get("p50") or 0 for r in runs.values()) >= 5)
-    _bars(right, spans, labels, lambda span, label: runs[label]["per_span_ms"].get(span))
-    right.set_xlabel("span duration (ms): p50 bar, p95 tick")
-    rtt = report.get("rtt_ms", {})
-    fig.suptitle(f"Routing policies ({report.get('replay', '')} replay; simulated round trip "
-                 f"regional {rtt.get('regional', 0):g} ms, cloud {rtt.get('cloud', 0):g} ms)")
-    fig.savefig(path, dpi=100)
-    return path
-
-
-def _bars(ax, groups: list[str], series: list[str], value) -> None:
-    """Horizontal grouped bars: one group per ``groups`` entry, one bar per
-    ``series`` entry, ``value(group, series)`` a p50/p95 dict or None."""
-    height = 0.8 / max(len(series), 1)
-    for i, name in enumerate(series):
-        ys = [g + i * height for g in range(len(groups))]
-        pairs = [value(group, name) or {} for group in groups]
-        bars = ax.barh(ys, [p.get("p50") or 0 for p in pairs], height=height, label=name)
-        ax.scatter([p.get("p95") or float("nan") for p in pairs], ys, marker="|", s=60,
-                   color=bars.patches[0].get_facecolor() if bars.patches else None, zorder=3)
-    ax.set_yticks([g + 0.4 - height / 2 for g in range(len(groups))], groups)
-    ax.invert_yaxis()
-    ax.legend(fontsize="small", loc="best")
-
-
-def plot_load(report: dict, path: Path) -> Path:
-    """Speech end -> final and end of audio -> final (p50, p95 dashed) and the
-    real-time factor against the number of concurrent streams."""
-    from matplotlib.figure import Figure
-
-    rows = report["load"]
-    n = [r["streams"] for r in rows]
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = fig.add_subplot()
-    for key, color in (("speech_end_to_final_ms", "tab:blue"), ("end_of_audio_to_final_ms", "tab:orange")):
-        ax.plot(n, [r[key]["p50"] for r in rows], marker="o", color=color, label=f"{key[:-3]} p50")
-        ax.plot(n, [r[key]["p95"] for r in rows], linestyle="--", color=color, label=f"{key[:-3]} p95")
-    ax.set_xlabel("concurrent streams")
-    ax.set_ylabel("ms")
-    ax.set_xticks(n)
-    rtf = ax.twinx()
-    rtf.plot(n, [r["rtf"] for r in rows], marker="s", color="tab:green", label="real-time factor")
-    rtf.set_ylabel("ASR real-time factor")
-    lines = ax.get_legend_handles_labels()
-    more = rtf.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="small", loc="upper left")
-    fig.suptitle("One regional tier under concurrent real-time streams")
-    fig.savefig(path, dpi=100)
-    return path
-
 
 
 # -- Markdown ------------------------------------------------------------------------

@@ -48,7 +48,7 @@ import soundfile as sf
 from device.config import WakeConfig
 from device.source import FileSource
 from device.wake import FiringRule, WakeWordDetector
-from proxima.audio import FRAME_MS
+from common.audio import FRAME_MS
 from proxima.bench import BenchOptions
 from proxima.bench.corpus import Entry, load
 

@@ -5,7 +5,7 @@ Both servers get the same audio from the same client code (:func:`once`), sent
 the way Home Assistant sends it: ``transcribe``, ``audio-start`` (16 kHz, 16-bit,
 mono), 80 ms ``audio-chunk``s paced in real time while it reads, the first
 ``transcript`` taken even before its own ``audio-stop``. Same model directory
-(``proxima.models.joined_base_model``), int8, beam 1, English; clips
+(``common.models.joined_base_model``), int8, beam 1, English; clips
 interleaved with the order alternating, so the machine's drift hits both alike
 (``proxima.bench.peer``'s clips, server and pacing). Each clip runs up to its end
 of speech (faster-whisper's Silero VAD, offline), then silence.
@@ -17,7 +17,7 @@ of speech (faster-whisper's Silero VAD, offline), then silence.
   endpoints itself, so the client streams (3 s of silence at most) until the transcript.
 * ``with_stop``: the same client endpointer for both, an oracle: ``audio-stop``
   once the silence the device's end of turn waits for has followed the offline
-  end of speech (``proxima.bench.peer.prepare``).
+  end of speech (``proxima.bench.clips.prepare``).
 
 Per server: ``speech_end_to_transcript_ms`` from sending the frame that holds the
 last speech to the transcript (p50, p95, max; negative, and counted in
@@ -54,12 +54,13 @@ from typing import Iterable
 import numpy as np
 import soundfile as sf
 
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE, to_bytes
+from common.audio import FRAME_SAMPLES, SAMPLE_RATE, to_bytes
 from proxima.bench import BenchOptions
 from proxima.bench.corpus import Entry
-from proxima.bench.peer import FRAME_S, Clip, PeerError, WyomingPeer, corpus_wer, paced_frames, prepare
+from proxima.bench.clips import FRAME_S, Clip, corpus_wer, paced_frames, prepare
+from proxima.bench.peer import PeerError, WyomingPeer
 from proxima.bench.replays import percentiles
-from proxima.models import joined_base_model
+from common.models import joined_base_model
 from proxima.tiers import TierProcess
 
 CLIENT_TAIL_S = 3.0

@@ -15,7 +15,7 @@ the loop, it carries them out on its copy and its reply is the one heard.
 
 from __future__ import annotations
 
-from proxima.nlu import Intent
+from common.nlu import Intent
 from regional.skills.arithmetic import ArithmeticSkill, PowersAndRootsSkill
 from regional.skills.base import Context, Skill
 from regional.skills.commands import DeviceCommandsSkill

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from proxima.nlu import Intent
+from common.nlu import Intent
 from regional.skills.base import Context
 from regional.skills.numbers import number, ordinal, parse_number, say, tokens
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from proxima.nlu import Intent
+from common.nlu import Intent
 
 QUESTION_WORDS = frozenset("who what what's whats when where why how how's which is are can does do did will "
                            "should could would".split())

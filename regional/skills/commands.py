@@ -5,7 +5,7 @@ in ``device/skills.py``); the tier's reply only says what will happen.
 
 from __future__ import annotations
 
-from proxima.nlu import Intent
+from common.nlu import Intent
 from regional.skills.base import Context
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from proxima.nlu import Intent
+from common.nlu import Intent
 from regional.skills.base import Context
 
 CAN_DO = "I can tell the time in a city, convert units, do sums and set timers."

@@ -1,6 +1,6 @@
 """The home, as the tier knows it: state questions, climate, covers, lists, on/off.
 
-The tier has its own copy of the home (``proxima.home.default_home``: the
+The tier has its own copy of the home (``common.home.default_home``: the
 file ``--home`` or ``PROXIMA_HOME`` names, else the demo home), loaded on
 first use; nothing about the home crosses the wire. When a device is in the
 loop it carries the intent out on its own copy and its reply is the one
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import threading
 
-from proxima.actions import HOME_INTENTS, act
-from proxima.home import Home, default_home
-from proxima.nlu import Intent
+from common.actions import HOME_INTENTS, act
+from common.home import Home, default_home
+from common.nlu import Intent
 from regional.skills.base import Context
 
 _home: Home | None = None
@@ -31,7 +31,7 @@ def tier_home() -> Home:
 
 
 class HomeSkill:
-    """Every intent about the home (``proxima.actions.HOME_INTENTS``), on the tier's copy."""
+    """Every intent about the home (``common.actions.HOME_INTENTS``), on the tier's copy."""
 
     intents = HOME_INTENTS
     description = "questions and commands about the home"

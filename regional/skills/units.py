@@ -13,7 +13,7 @@ import re
 from fractions import Fraction
 from functools import cache
 
-from proxima.nlu import Intent
+from common.nlu import Intent
 from regional.skills.base import Context
 from regional.skills.numbers import parse_number, say, tokens
 

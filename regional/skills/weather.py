@@ -19,7 +19,7 @@ import os
 import re
 from typing import Protocol, runtime_checkable
 
-from proxima.nlu import Intent
+from common.nlu import Intent
 from regional.skills.base import Context
 
 ENV = "PROXIMA_WEATHER_PROVIDER"

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from proxima.nlu import Intent
+from common.nlu import Intent
 from regional.skills.base import Context
 
 PLACES = {

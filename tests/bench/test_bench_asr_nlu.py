@@ -7,7 +7,7 @@ from proxima.bench import BenchOptions, run
 from proxima.bench.asr import MODELS, select
 from proxima.bench.corpus import load
 from proxima.bench.nlu import HA_TO_PROXIMA, modelled, proxima_slots
-from proxima.nlu import Intent
+from common.nlu import Intent
 
 STEREO = "faster-whisper/tests/data/stereo_diarization.wav"
 RHINO = "picovoice-rhino/resources/audio_samples/test_within_context.wav"

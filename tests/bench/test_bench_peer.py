@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import CORPUS, LIVING_ROOM
 from proxima.bench import BenchOptions
-from proxima.bench import peer
+from proxima.bench import clips, codecs, peer
 
 
 def test_peer_run_times_both_systems_from_the_end_of_speech(tiers):
@@ -13,7 +13,7 @@ def test_peer_run_times_both_systems_from_the_end_of_speech(tiers):
     assert report["clips"] == 1
     # Both wait out the same silence the end of turn takes after the end of speech, then answer.
     # The clock starts when the 80 ms frame holding the last speech sample is sent.
-    clip, = peer.prepare(BenchOptions(corpus=CORPUS), clips=[LIVING_ROOM])
+    clip, = clips.prepare(BenchOptions(corpus=CORPUS), clips=[LIVING_ROOM])
     after_ms = (-(-len(clip.audio) // 1280) - -(-clip.speech_end // 1280)) * 80.0
     assert 0 < after_ms < 1600
     for system in ("wyoming_faster_whisper_ms", "proxima_regional_ms"):
@@ -24,7 +24,7 @@ def test_peer_run_times_both_systems_from_the_end_of_speech(tiers):
 
 
 def test_codec_report_gives_bytes_wer_and_latency_per_codec(tiers):
-    report = peer.codec_report(BenchOptions(corpus=CORPUS), clips=[LIVING_ROOM], regional=tiers["regional"])
+    report = codecs.codec_report(BenchOptions(corpus=CORPUS), clips=[LIVING_ROOM], regional=tiers["regional"])
     pcm, opus = report["pcm16"], report["opus"]
     assert pcm["kbit_per_s"] == 256.0
     assert opus["bytes_per_utterance"] < pcm["bytes_per_utterance"] / 6

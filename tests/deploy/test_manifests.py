@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from conftest import REPO
-from proxima.targets import parse
-from regional.server import SERVICE_NAME, ServerConfig
+from common.targets import parse
+from common.contract import HEALTH_SERVICE
+from regional.config import ServerConfig
 
 K8S_VERSION = "1.37.0"
 DEPLOY = REPO / "deploy"
@@ -99,7 +100,7 @@ def test_tier_parts_agree(tier):
     # Probes: Kubernetes' gRPC probe on the server's health service.
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert c[probe]["grpc"]["port"] == ports["grpc"], probe
-    assert c["readinessProbe"]["grpc"]["service"] == SERVICE_NAME
+    assert c["readinessProbe"]["grpc"]["service"] == HEALTH_SERVICE
     # Drain: the pod outlives the server's SIGTERM drain.
     assert pod["spec"]["terminationGracePeriodSeconds"] >= ServerConfig().drain_s + 10
     # Sizing: the stream limit fits the cores requested.

@@ -10,7 +10,7 @@ import pytest
 from conftest import WAKE_MYCROFT, reference, run_files
 from device.config import EndpointConfig
 from device.mic import MicSource
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE
+from common.audio import FRAME_SAMPLES, SAMPLE_RATE
 from proxima.text import normalize, wer
 from standin_mic import StandInSoundDevice
 from test_mic_standin import at_48k, usb_mic

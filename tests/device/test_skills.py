@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from device.skills import LocalSkills
-from proxima.home import default_home
-from proxima.nlu import COMMANDS, Intent, IntentParser
+from common.home import default_home
+from common.nlu import COMMANDS, Intent, IntentParser
 
 PARSER = IntentParser([COMMANDS])
 

@@ -19,7 +19,7 @@ from device.source import read_audio
 from device.speech import ReplyVoice, Speaker
 from device.tts import Speech, SpeechStream, Synthesizer
 from proxima import cli
-from proxima.audio import FRAME_SAMPLES
+from common.audio import FRAME_SAMPLES
 from proxima.text import wer
 from standin_mic import StandInDevice, StandInSoundDevice
 from test_mic_standin import at_48k, usb_mic
@@ -75,7 +75,7 @@ def test_a_speaker_plays_speech_that_is_still_being_synthesized(synthesizer):
 
 @pytest.mark.timeout(60)
 def test_a_timer_that_runs_out_is_said_aloud(capsys):
-    from proxima.nlu import Intent
+    from common.nlu import Intent
 
     sd = speakers((22050,), speed=4)
     pipeline = Pipeline(DeviceConfig(policy="local-only"), voice=ReplyVoice(Synthesizer(), Speaker(sd=sd)))

@@ -12,7 +12,7 @@ from device.endpoint import Endpointer
 from device.events import AudioFrame, EarlyResult, Endpoint
 from device.source import read_audio
 from device.turn import SmartTurn, unfinished
-from proxima.models import ModelError, smart_turn_path
+from common.models import ModelError, smart_turn_path
 
 JFK = "faster-whisper/tests/data/jfk.flac"
 

@@ -13,11 +13,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from conftest import AUSTEN_0880, corpus
 from device.config import UplinkConfig
 from device.source import read_audio
-from device.uplink import Uplink, stream_config
+from device.uplink import Uplink
+from common.contract import stream_config
 from proxima.cli_parser import parser
-from proxima.security import SecurityError
-from proxima.targets import HEALTH_SERVICE, TargetError, parse
-from proxima.tracing import StreamClock, make_provider
+from common.security import SecurityError
+from common.contract import HEALTH_SERVICE
+from common.tracing import StreamClock, make_provider
 
 
 @pytest.fixture(scope="module")
@@ -87,23 +88,6 @@ def test_plaintext_to_any_remote_replica_is_refused():
         uplink_for("ipv4:127.0.0.1:50051,10.0.0.7:50051")
     with pytest.raises(SecurityError):
         uplink_for("dns:///regional.proxima.svc.cluster.local:50051")
-
-
-@pytest.mark.parametrize("text,hosts", [
-    ("dns:///regional.proxima.svc.cluster.local:50051", (("regional.proxima.svc.cluster.local", 50051),)),
-    ("ipv4:127.0.0.1:5001,127.0.0.1:5002", (("127.0.0.1", 5001), ("127.0.0.1", 5002))),
-    ("ipv6:[::1]:5001", (("[::1]", 5001),)),
-])
-def test_balanced_targets_parse(text, hosts):
-    target = parse(text)
-    assert target.balanced and target.hosts == hosts
-
-
-@pytest.mark.parametrize("text", ["dns:///regional", "ipv4:localhost:5001", "ipv4:127.0.0.1", "dns:///a:1,b:2",
-                                  "http://x:5", "x:0", "ipv6:::1:5"])
-def test_bad_targets_are_refused(text):
-    with pytest.raises(TargetError):
-        parse(text)
 
 
 def test_command_line_takes_balanced_targets(capsys):

@@ -11,7 +11,7 @@ from device.events import AudioFrame
 from device.source import FileSource
 from device.wake import WakeWordDetector
 from proxima import cli
-from proxima.models import ModelError
+from common.models import ModelError
 
 
 @pytest.fixture(scope="module")

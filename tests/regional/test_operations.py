@@ -16,10 +16,10 @@ import pytest
 
 from conftest import corpus
 from device.source import read_audio
-from device.uplink import stream_config
+from common.contract import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.audio import to_bytes
+from common.audio import to_bytes
 from proxima.tiers import TierProcess
 
 CLIP = "pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"

@@ -10,10 +10,10 @@ import pytest
 
 from conftest import AUSTEN_0880, corpus
 from device.source import read_audio
-from device.uplink import stream_config
+from common.contract import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.audio import FRAME_SAMPLES, SAMPLE_RATE, to_bytes
+from common.audio import FRAME_SAMPLES, SAMPLE_RATE, to_bytes
 
 
 @pytest.fixture(scope="module")

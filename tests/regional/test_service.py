@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from device.uplink import stream_config
+from common.contract import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.audio import to_bytes
+from common.audio import to_bytes
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_idle_connection_survives_keepalive_pings(tiers):
     does not end in GOAWAY "too_many_pings"."""
     import time
 
-    from proxima.grpc_options import CLIENT_OPTIONS
+    from common.contract import CLIENT_OPTIONS
 
     with grpc.insecure_channel(tiers["regional"], options=CLIENT_OPTIONS) as ch:
         stub = health_pb2_grpc.HealthStub(ch)
@@ -96,7 +96,7 @@ def test_connections_age_out_after_any_stream_could_finish():
     """Devices re-resolve dns:/// targets when the server ends a connection (max age), and
     a stream in flight then keeps its whole call deadline."""
     from device.config import UplinkConfig
-    from proxima.grpc_options import SERVER_OPTIONS
+    from common.contract import SERVER_OPTIONS
 
     options = dict(SERVER_OPTIONS)
     assert options["grpc.max_connection_age_grace_ms"] >= UplinkConfig().call_timeout_s * 1000

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from proxima.nlu import COMMANDS, Intent, IntentParser
+from common.nlu import COMMANDS, Intent, IntentParser
 from regional.service import TEMPLATES
 from regional.skills import answer, reply_for, skills_for, weather
 from regional.skills.numbers import number, say

@@ -28,13 +28,14 @@ from wyoming.info import Describe, Info
 
 from conftest import AUSTEN_0880, LIVING_ROOM, corpus
 from device.source import read_audio
-from device.uplink import stream_config
+from common.contract import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.audio import to_bytes
+from common.audio import to_bytes
 from proxima.bench.replays import speech_end_in_clip_ms
 from proxima.tiers import REPO_ROOT, TierProcess
-from regional.endpoint import ENDS, PAUSE, EndpointRules, ServerEndpointer
+from common.endpointing import ENDS
+from regional.endpoint import PAUSE, EndpointRules, ServerEndpointer
 
 IDLE_S = 1.5
 FMT = {"rate": 16000, "width": 2, "channels": 1}

@@ -14,7 +14,7 @@ from opentelemetry import trace
 from otlp_collector import Collector
 from proxima.cli import main
 from proxima.trace_report import read_spans, render
-from proxima.tracing import HOP_ATTRIBUTE, StreamClock, extract_context, inject_metadata, make_provider
+from common.tracing import HOP_ATTRIBUTE, StreamClock, extract_context, inject_metadata, make_provider
 
 MS = 1_000_000  # ns
 T0 = 1_750_000_000_000 * MS  # a fixed wall-clock moment, ns since the epoch
@@ -184,7 +184,7 @@ def test_trace_report_places_the_tiers_spans_under_the_uplink_whatever_its_clock
         assert spans["regional.asr"]["duration_ms"] == 150
         assert spans["regional.nlu"]["start_ms"] == pytest.approx(spans["regional.asr"]["start_ms"] + 150, abs=0.1)
     stats = report["span_stats"]
-    assert list(stats)[:2] == ["utterance", "device.wake"], "DESIGN.md's order"
+    assert list(stats)[:2] == ["utterance", "device.wake"], "docs/architecture.md's order"
     assert stats["utterance"] == {"count": 3, "p50_ms": 2500.0,
                                   "p95_ms": round(float(np.percentile([2100, 2500, 3000], 95)), 1)}
     assert stats["regional.asr"]["count"] == 3

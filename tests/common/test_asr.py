@@ -7,7 +7,7 @@ import pytest
 
 from conftest import LIVING_ROOM, WAKE_MYCROFT, corpus
 from device.source import FileSource
-from proxima.asr import Transcriber, TranscriptionOptions
+from common.asr import Transcriber, TranscriptionOptions
 
 
 @pytest.fixture(scope="module")

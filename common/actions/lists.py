@@ -7,8 +7,8 @@ The shopping list is ``Home.shopping_list`` (checked-off items move to
 
 from __future__ import annotations
 
-from proxima.actions.targets import spoken
-from proxima.home import Home
+from common.actions.targets import spoken
+from common.home import Home
 
 
 def _key(item: str) -> str:

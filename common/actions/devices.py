@@ -1,14 +1,14 @@
 """More of the home: playing media by search, muting, fan speed, vacuums.
 
-As everywhere in ``proxima.actions``: the home is simulated, and each reply
+As everywhere in ``common.actions``: the home is simulated, and each reply
 says what changed in it. Playing "by search" sets the player's
 ``media_title`` to the words asked for; nothing is looked up.
 """
 
 from __future__ import annotations
 
-from proxima.actions.targets import nothing, resolve, spoken
-from proxima.home import Home
+from common.actions.targets import nothing, resolve, spoken
+from common.home import Home
 
 
 def _players(home: Home, slots: dict):

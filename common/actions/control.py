@@ -8,8 +8,8 @@ the thermostat's own unit.
 
 from __future__ import annotations
 
-from proxima.actions.targets import Target, nothing, resolve, spoken
-from proxima.home import Entity, Home
+from common.actions.targets import Target, nothing, resolve, spoken
+from common.home import Entity, Home
 
 SWITCHABLE = ("light", "switch", "fan", "input_boolean", "media_player", "climate")
 """Domains turned on and off."""

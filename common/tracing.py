@@ -50,7 +50,7 @@ class SpanRecord:
     """One span as printed in the JSON output and the waterfall."""
 
     name: str
-    """DESIGN.md span name, e.g. ``device.asr``."""
+    """docs/architecture.md span name, e.g. ``device.asr``."""
     hop: str
     """"device", "regional" or "cloud"."""
     start_ms: float

@@ -31,7 +31,7 @@ import numpy as np
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 
-from proxima.audio import SAMPLE_RATE, from_bytes, to_bytes
+from common.audio import SAMPLE_RATE, from_bytes, to_bytes
 
 CODECS = ("pcm16", "opus")
 """Codec names, as ``--codec`` and ``UplinkConfig.codec`` take them."""

@@ -7,8 +7,8 @@ temperature"), ``any``, ``all``, ``which``, ``how_many``; ``where`` for a person
 
 from __future__ import annotations
 
-from proxima.actions.targets import noun, place, resolve, spoken
-from proxima.home import Entity, Home
+from common.actions.targets import noun, place, resolve, spoken
+from common.home import Entity, Home
 
 
 _SAME_THING = {"cover": "binary_sensor", "binary_sensor": "cover"}

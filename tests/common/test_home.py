@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS
-from proxima.home import DEMO_HOME, HOME_ENV, HomeError, default_home, home_file, load_home
+from common.home import DEMO_HOME, HOME_ENV, HomeError, default_home, home_file, load_home
 
 FIXTURES = CORPUS / "ha-intents" / "tests" / "en" / "_fixtures.yaml"
 

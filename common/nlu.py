@@ -2,7 +2,7 @@
 
 The templates are Home Assistant's own (the ``home-assistant-intents``
 package, English), with slot lists (areas, floors, entity names) taken from
-a home (``proxima.home``), plus Proxima's files for what HA has no intent
+a home (``common.home``), plus Proxima's files for what HA has no intent
 for. Order matters, since hassil returns the first match: Proxima's device
 commands (``intents/commands_en.yaml``, a few phrases such as a bare "stop")
 come first, then HA's intents, then the other files given (the tiers'
@@ -26,7 +26,7 @@ from hassil.recognize import RecognizeResult
 from hassil.intents import TextSlotList
 from hassil.sample import sample_intents
 
-from proxima.home import Home, default_home
+from common.home import Home, default_home
 
 COMMANDS = Path(__file__).parent / "intents" / "commands_en.yaml"
 """Proxima's device templates: only what HA's intents do not say."""
@@ -128,7 +128,7 @@ class IntentParser:
         templates: Proxima's hassil YAML files; ``COMMANDS`` (if listed) goes
             before HA's intents, the others after.
         home: the home whose areas, floors and names the templates may say;
-            this process's home (``proxima.home.default_home``) when None.
+            this process's home (``common.home.default_home``) when None.
 
     Raises:
         ValueError: a file is not valid hassil YAML.

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from conftest import AUSTEN_0880, WAKE_MYCROFT, corpus, run_files
-from device.uplink import stream_config
+from common.contract import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima.audio import to_bytes
+from common.audio import to_bytes
 from proxima.cli import _device_config
 from proxima.cli_parser import parser
-from proxima.security import (SecurityError, TlsFiles, TokenInterceptor, channel_credentials, check_plaintext,
+from common.security import (SecurityError, TlsFiles, TokenInterceptor, channel_credentials, check_plaintext,
                               make_dev_certs)
 from proxima.tiers import TierProcess
 

@@ -1,6 +1,6 @@
 """Which entities of the home an intent's slots name, and how to say them.
 
-Slots are Proxima's (``proxima.nlu.Intent.slots``): ``name`` (an entity),
+Slots are Proxima's (``common.nlu.Intent.slots``): ``name`` (an entity),
 ``area``, ``floor``, ``domain``, ``device_class``. Names are matched as the
 home names them, case-folded.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proxima.home import Entity, Home
+from common.home import Entity, Home
 
 NOUNS = {
     "light": ("light", "lights"), "switch": ("switch", "switches"), "fan": ("fan", "fans"),

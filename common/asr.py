@@ -8,8 +8,8 @@ like a repetition loop (compression ratio).
 
 Short audio is decoded in a window sized to it: faster-whisper always pads
 the encoder input to 30 s, but CTranslate2's Whisper accepts shorter windows.
-The window is max(10 s, audio + 0.5 s of real silence), close to the rule
-DESIGN.md measured, max(10 s, audio + 1 s) (windows near 3 s made the decoder loop). On the corpus clips here this took tiny.en
+The window is max(10 s, audio + 0.5 s of real silence), close to an earlier
+measured rule, max(10 s, audio + 1 s) (windows near 3 s made the decoder loop). On the corpus clips here this took tiny.en
 from 705-913 ms to 213-375 ms and base from 1.2-1.5 s to 0.4-0.56 s per
 utterance, with the same words. Audio longer than ``SHORT_WINDOW_MAX_S`` goes
 through faster-whisper's own long-form ``transcribe``.
@@ -23,15 +23,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from proxima.audio import SAMPLE_RATE, int16_to_float32, samples_to_ms
-from proxima.models import ModelError, resolve_whisper
+from common.audio import SAMPLE_RATE, int16_to_float32, samples_to_ms
+from common.models import ModelError, resolve_whisper
 
 SHORT_WINDOW_MIN_S = 10.0
 """Smallest encoder window, s (shorter ones made the decoder loop)."""
 SHORT_WINDOW_MAX_S = 29.0
+"""Longest audio decoded in one sized window, s (Whisper's window is 30 s)."""
 TAIL_SILENCE_S = 0.5
 """Real silence after the audio before the features are computed, s."""
-"""Longest audio decoded in one sized window, s (Whisper's window is 30 s)."""
 MAX_NEW_TOKENS = 224
 """Token budget of one decode (Whisper's max_length is 448; half is faster-whisper's default)."""
 

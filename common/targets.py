@@ -21,12 +21,10 @@ import ipaddress
 import json
 from dataclasses import dataclass
 
+from common.contract import HEALTH_SERVICE
+
 BALANCED_SCHEMES = ("dns", "ipv4", "ipv6")
 """Resolver schemes whose targets are load-balanced pools."""
-
-HEALTH_SERVICE = "proxima.v1.Assistant"
-"""The grpc.health.v1 service name the tiers report (regional/server.py)."""
-
 
 class TargetError(ValueError):
     """A tier address cannot be used; the message says which forms are accepted."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from proxima import models
-from proxima.asr import Transcriber
+from common import models
+from common.asr import Transcriber
 
 
 def test_parts_join_into_a_model_that_loads(tmp_path):

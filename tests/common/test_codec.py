@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from conftest import AUSTEN_0880, LIVING_ROOM, WAKE_MYCROFT, corpus, reference
 from device.source import FileSource, read_audio
-from device.uplink import stream_config
+from common.contract import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
-from proxima import codec
-from proxima.audio import FRAME_SAMPLES
+from common import codec
+from common.audio import FRAME_SAMPLES
 from proxima.text import wer
 from proxima.tiers import TierProcess
 

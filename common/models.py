@@ -154,9 +154,9 @@ def install_smart_turn(wheel: Path, target: Path | None = None) -> Path:
     return target
 
 
-if __name__ == "__main__":  # python -m proxima.models smart-turn WHEEL (the Makefile's set-up step)
+if __name__ == "__main__":  # python -m common.models smart-turn WHEEL (the Makefile's set-up step)
     if len(sys.argv) != 3 or sys.argv[1] != "smart-turn":
-        sys.exit("usage: python -m proxima.models smart-turn PIPECAT_WHEEL")
+        sys.exit("usage: python -m common.models smart-turn PIPECAT_WHEEL")
     try:
         print(f"Smart Turn installed at {install_smart_turn(Path(sys.argv[2]))}")
     except ModelError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxima.nlu import COMMANDS, EXACT_CONFIDENCE, IntentParser
+from common.nlu import COMMANDS, EXACT_CONFIDENCE, IntentParser
 
 PARSER = IntentParser([COMMANDS])
 

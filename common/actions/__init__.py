@@ -1,6 +1,6 @@
 """Acting on the home: one function per intent, shared by the device and the tiers.
 
-``act(home, intent)`` changes ``home`` (a ``proxima.home.Home``, simulated)
+``act(home, intent)`` changes ``home`` (a ``common.home.Home``, simulated)
 as the intent says and returns the reply; None for an intent that is not
 about the home (timers, the time, weather...).
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from proxima.actions import control, devices, lists, state
-from proxima.home import Home
-from proxima.nlu import Intent
+from common.actions import control, devices, lists, state
+from common.home import Home
+from common.nlu import Intent
 
 _ACTIONS = {
     "HassTurnOn": partial(control.turn, on=True),

@@ -6,7 +6,7 @@ import numpy as np
 
 from conftest import LIVING_ROOM, corpus
 from device.source import read_audio
-from proxima.audio import tail_holds_sound
+from common.audio import tail_holds_sound
 
 QUIET = 10 ** (-35 / 20)
 """The command 35 dB down: its last words score below the VAD's threshold."""
