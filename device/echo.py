@@ -11,6 +11,10 @@ detection by any other model is a user speaking over the reply: barge-in.
 
 Without acoustic echo cancellation this cannot hear a user who says the same
 wake word the reply contains; that detection is dropped too (the safe side).
+With it (``device/aec.py``, on by default when a speaker plays) the wake models
+hear the microphone with the reply removed, and such a detection is a user's
+when the cancelled signal kept its energy over the wake word
+(``EchoCanceller.heard_over_reply``): this guard is the second line of defence.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import IO, Callable, Iterable, Iterator
 
+from device.aec import EchoCanceller
 from device.cleanup import NoiseGain
 from device.config import DeviceConfig
 from device.endpoint import Endpointer
@@ -57,11 +58,16 @@ class Pipeline:
         """The utterance being heard (for the live view); None between utterances."""
         self.voice = voice
         self.echo = None
+        self.aec: EchoCanceller | None = None
+        """Removes the reply from the microphone while it plays (a speaker and ``frontend.echo_cancellation``)."""
         if voice is not None:
             self.router.tts = voice.synthesizer
             if voice.speaker is not None and voice.speaker.available:
                 self.echo = EchoGuard(cfg.wake)
                 self.skills.on_ring = self._ring
+                if cfg.frontend.echo_cancellation:
+                    self.aec = EchoCanceller()
+                    voice.speaker.monitor = self.aec.far_end
 
     def run(self, frames: Iterable[AudioFrame],
             on_frame: Callable[[AudioFrame], None] | None = None) -> Iterator[UtteranceResult]:
@@ -74,6 +80,8 @@ class Pipeline:
         self.clock.restart()
         utt: Utterance | None = None
         last_end = 0.0
+        if self.aec is not None:
+            frames = self.aec.frames(frames)
         for frame in NoiseGain(self.cfg.frontend).frames(frames):
             self.clock.tick(frame.end_ms)
             last_end = frame.end_ms
@@ -111,7 +119,8 @@ class Pipeline:
         """A detection while a reply is heard: the reply itself (dropped) or a user (barge-in)."""
         if detection is None or self.echo is None or not self.voice.speaker.busy(self.cfg.echo_tail_ms / 1000.0):
             return detection
-        if self.echo.own_voice(detection.model):
+        if self.echo.own_voice(detection.model) and not (self.aec is not None
+                                                          and self.aec.heard_over_reply(detection.end_ms)):
             self.echo.suppressed += 1
             self.wake.dismiss(detection)
             return None

@@ -153,6 +153,10 @@ def parser() -> argparse.ArgumentParser:
                         default=FrontEndConfig.auto_gain_dbfs, metavar="DBFS",
                         help="WebRTC automatic gain, 1..31 dB below full scale as wyoming-satellite's "
                              "--mic-auto-gain (0: off; webrtc-noise-gain 1.3.0 gives every value the same gain)")
+        sp.add_argument("--echo-cancellation", action=argparse.BooleanOptionalAction,
+                        default=FrontEndConfig.echo_cancellation,
+                        help="while a reply plays on the speaker, remove it from the microphone (WebRTC AEC3) "
+                             "so that a user saying a word the reply contains still barges in")
         sp.add_argument("--hangover-ms", type=_millis, default=EndpointConfig.hangover_ms,
                         help="with --endpointing fixed: silence that ends an utterance (ms)")
         sp.add_argument("--no-speech-timeout-ms", type=_millis, default=3000.0,
