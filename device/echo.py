@@ -11,6 +11,10 @@ detection by any other model is a user speaking over the reply: barge-in.
 
 Without acoustic echo cancellation this cannot hear a user who says the same
 wake word the reply contains; that detection is dropped too (the safe side).
+With it (``device/aec.py``, on by default when a speaker plays) the wake models
+hear the microphone with the reply removed, and such a detection is a user's
+when the cancelled signal kept its energy over the wake word
+(``EchoCanceller.heard_over_reply``): this guard is the second line of defence.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ import numpy as np
 import soxr
 
 from device.config import WakeConfig
-from device.events import AudioFrame
+from device.events import AudioFrame, WakeDetection
 from device.tts import SpeechStream
 from common.audio import FRAME_SAMPLES, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from device.aec import EchoCanceller
+    from device.speech import Speaker
     from device.wake import WakeWordDetector
 
 OWN_VOICE_FRACTION = 0.5
@@ -48,10 +54,17 @@ class EchoGuard:
 
     Args:
         cfg: the device's wake configuration (same models and thresholds).
+        speaker: the speaker the replies play on (``device.speech.Speaker``): busy, stop.
+        wake: the pipeline's wake detector (a dismissed detection mutes only its model).
+        aec: the echo canceller in front of the wake stage, or None.
+        tail_s: how long after the last sample a reply still counts as heard (the
+            room's echo and the output's latency), s.
     """
 
-    def __init__(self, cfg: WakeConfig) -> None:
+    def __init__(self, cfg: WakeConfig, speaker: "Speaker", wake: "WakeWordDetector",
+                 aec: "EchoCanceller | None" = None, tail_s: float = 0.3) -> None:
         self._cfg = cfg
+        self._speaker, self._wake, self._aec, self._tail_s = speaker, wake, aec, tail_s
         self._detector = None
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -108,3 +121,18 @@ class EchoGuard:
         if not self._ready.wait(JUDGE_WAIT_S):
             return True
         return model in self._own
+
+    def judge(self, detection: WakeDetection | None) -> WakeDetection | None:
+        """A detection while a reply is heard: the reply itself (dropped, and only
+        its model muted) or a user speaking over it (barge-in: the reply stops).
+        Outside a reply, or None, it is returned as it is."""
+        if detection is None or not self._speaker.busy(self._tail_s):
+            return detection
+        if self.own_voice(detection.model) and not (self._aec is not None
+                                                     and self._aec.heard_over_reply(detection.end_ms)):
+            self.suppressed += 1
+            self._wake.dismiss(detection)
+            return None
+        self.barge_ins += 1
+        self._speaker.stop()
+        return detection

@@ -8,11 +8,12 @@ from __future__ import annotations
 from functools import partial
 from typing import IO, Callable, Iterable, Iterator
 
+from device.aec import EchoCanceller
 from device.cleanup import NoiseGain
 from device.config import DeviceConfig
 from device.endpoint import Endpointer
 from device.echo import EchoGuard
-from device.events import AudioFrame, UtteranceResult, WakeDetection
+from device.events import AudioFrame, UtteranceResult
 from device.local import LocalPath
 from device.router import Router, Utterance
 from device.skills import LocalSkills, print_ring
@@ -57,10 +58,15 @@ class Pipeline:
         """The utterance being heard (for the live view); None between utterances."""
         self.voice = voice
         self.echo = None
+        self.aec: EchoCanceller | None = None
+        """Removes the reply from the microphone while it plays (a speaker and ``frontend.echo_cancellation``)."""
         if voice is not None:
             self.router.tts = voice.synthesizer
             if voice.speaker is not None and voice.speaker.available:
-                self.echo = EchoGuard(cfg.wake)
+                if cfg.frontend.echo_cancellation:
+                    self.aec = EchoCanceller()
+                    voice.speaker.monitor = self.aec.far_end
+                self.echo = EchoGuard(cfg.wake, voice.speaker, self.wake, self.aec, cfg.echo_tail_ms / 1000.0)
                 self.skills.on_ring = self._ring
 
     def run(self, frames: Iterable[AudioFrame],
@@ -74,10 +80,14 @@ class Pipeline:
         self.clock.restart()
         utt: Utterance | None = None
         last_end = 0.0
+        if self.aec is not None:
+            frames = self.aec.frames(frames)
         for frame in NoiseGain(self.cfg.frontend).frames(frames):
             self.clock.tick(frame.end_ms)
             last_end = frame.end_ms
-            detection = self._judge(self.wake.process(frame))
+            detection = self.wake.process(frame)
+            if self.echo is not None:
+                detection = self.echo.judge(detection)
             if on_frame is not None:
                 on_frame(frame)
             if utt is None:
@@ -106,18 +116,6 @@ class Pipeline:
         if self._state == "idle" and self.voice is not None and self.voice.speaking:
             return "speaking"
         return self._state
-
-    def _judge(self, detection: WakeDetection | None) -> WakeDetection | None:
-        """A detection while a reply is heard: the reply itself (dropped) or a user (barge-in)."""
-        if detection is None or self.echo is None or not self.voice.speaker.busy(self.cfg.echo_tail_ms / 1000.0):
-            return detection
-        if self.echo.own_voice(detection.model):
-            self.echo.suppressed += 1
-            self.wake.dismiss(detection)
-            return None
-        self.echo.barge_ins += 1
-        self.voice.speaker.stop()
-        return detection
 
     def _deliver(self, result: UtteranceResult) -> UtteranceResult:
         """Speak the reply (and write it) before the caller prints it."""

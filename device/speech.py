@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import soundfile as sf
@@ -69,6 +69,11 @@ class Speaker:
         self._ended_at = -1e9
         self.available = True
         """False when there is no usable output device (replies are then only printed)."""
+        self.monitor: Callable[[int, np.ndarray, int, float], None] | None = None
+        """Called in the output's callback with each block it plays: ``(playback, int16[n] at rate Hz,
+        rate, monotonic time the block is due at the output, s)``; ``playback`` counts the replies
+        (the echo canceller's far end, ``device/aec.py``). Must return at once."""
+        self._playbacks = 0
         try:
             if self._sd is None:
                 from device.mic import load_sounddevice
@@ -99,11 +104,16 @@ class Speaker:
         self.stop()
         rate = self._rate_for(stream.sample_rate)
         feed = _Feed(stream, rate)
+        self._playbacks += 1
+        playback = self._playbacks
 
         def callback(outdata, frames, time_info, status) -> None:
             chunk = feed.take(frames)
             outdata[:len(chunk), 0] = chunk
             outdata[len(chunk):, 0] = 0
+            monitor = self.monitor
+            if monitor is not None:
+                monitor(playback, outdata[:, 0], rate, _due(time_info))
             if feed.finished:
                 raise self._sd.CallbackStop
 
@@ -143,6 +153,17 @@ class Speaker:
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until the reply has played; False on timeout."""
         return self._done.wait(timeout_s)
+
+
+def _due(time_info) -> float:
+    """Monotonic time an output block is played: now plus PortAudio's output latency
+    (``outputBufferDacTime - currentTime``) when it reports one, s."""
+    now = time.monotonic()
+    try:
+        latency = float(time_info.outputBufferDacTime - time_info.currentTime)
+    except (AttributeError, TypeError):
+        return now
+    return now + latency if 0.0 < latency < 1.0 else now
 
 
 class _Feed:

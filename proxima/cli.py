@@ -99,7 +99,8 @@ def _device_config(args, regional: list[str], cloud: str | None):
                           tls=TlsFiles(tls_ca, tls_cert, tls_key) if tls_ca else None,
                           insecure=getattr(args, "insecure", False), codec=args.codec)
     frontend = FrontEndConfig(noise_suppression=getattr(args, "noise_suppression", 0),
-                              auto_gain_dbfs=getattr(args, "auto_gain", 0))
+                              auto_gain_dbfs=getattr(args, "auto_gain", 0),
+                              echo_cancellation=getattr(args, "echo_cancellation", True))
     return DeviceConfig(wake=wake, endpoint=endpoint, uplink=uplink, frontend=frontend, policy=args.policy,
                         local_model=args.local_model)
 

@@ -72,6 +72,10 @@ def _wake_options(sp: argparse.ArgumentParser) -> None:
                     default=FrontEndConfig.auto_gain_dbfs, metavar="DBFS",
                     help="WebRTC automatic gain, 1..31 dB below full scale as wyoming-satellite's "
                          "--mic-auto-gain (0: off; webrtc-noise-gain 1.3.0 gives every value the same gain)")
+    sp.add_argument("--echo-cancellation", action=argparse.BooleanOptionalAction,
+                    default=FrontEndConfig.echo_cancellation,
+                    help="while a reply plays on the speaker, remove it from the microphone (WebRTC AEC3) "
+                         "so that a user saying a word the reply contains still barges in")
     sp.add_argument("--input-device", type=t.input_device, metavar="INDEX_OR_NAME",
                     help="microphone: a device index or (part of) its name, see 'proxima devices' (default: the system's)")
 

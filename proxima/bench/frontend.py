@@ -16,6 +16,13 @@ automatic gain (``device/cleanup.py``, webrtc-noise-gain) at each setting of
 ``bench noise``, timed the same way over the same frames; it is not in
 ``total``, which is the default front end (both off).
 
+``echo_cancel_cpu_ms_per_80ms_frame`` is echo cancellation (``device/aec.py``, WebRTC AEC3
+through livekit) while a reply plays: the same frames as the far end, and as the
+microphone the room's echo of them (60 ms later, at -6 dB) over the frames 1 s
+earlier (someone talking); between replies it costs nothing (the microphone passes
+through). ``frontend_percent_of_one_core`` is the costliest suppression and gain
+setting plus echo cancellation: issue 17's budget is 2%.
+
 ``rss_mb`` is the peak resident set size (``ru_maxrss``) of a real device
 process, ``proxima device --policy local-only --fast``, answering the samples/
 commands: every wake model, the VAD and the local Whisper (tiny.en) loaded and
@@ -37,6 +44,7 @@ import numpy as np
 import soxr
 
 from device.adapter import AudioAdapter
+from device.aec import EchoCanceller
 from device.cleanup import NoiseGain
 from device.config import EndpointConfig, WakeConfig
 from device.endpoint import Endpointer
@@ -92,6 +100,27 @@ def device_rss_mb() -> float:
     return int(last.split()[1]) / 1024.0
 
 
+def _aec_cpu_ms(frames: list[AudioFrame]) -> float:
+    """CPU ms per frame of echo cancellation with a reply playing all along (see the module docstring)."""
+    far = np.concatenate([f.samples for f in frames]).astype(np.float32)
+    delay, talk = round(0.06 * SAMPLE_RATE), SAMPLE_RATE
+    mic = 0.5 * np.concatenate([np.zeros(delay, np.float32), far[:-delay]])
+    mic[talk:] += far[:-talk]
+    mic = np.clip(np.rint(mic), -32768, 32767).astype(np.int16)
+    aec = EchoCanceller()
+    block = SAMPLE_RATE // 50  # the speaker's 20 ms blocks, timed on the stream's clock
+    far16 = far.astype(np.int16)
+    for i in range(0, len(far16), block):
+        aec.far_end(1, far16[i:i + block], SAMPLE_RATE, i / SAMPLE_RATE)
+    mic_frames = [AudioFrame(mic[i:i + FRAME_SAMPLES], f.start_ms)
+                  for i, f in zip(range(0, len(mic), FRAME_SAMPLES), frames)]
+    arrival = iter([f.end_ms / 1000.0 + 0.004 for f in mic_frames])
+    cancelled = aec.frames(mic_frames[:1], now=lambda: next(arrival))
+    list(cancelled)  # AEC3's set-up is not per-frame cost
+    ms = _cpu_ms(lambda: list(aec.frames(mic_frames[1:], now=lambda: next(arrival))))
+    return ms / (len(mic_frames) - 1)
+
+
 def run(opts: BenchOptions) -> dict:
     mic = _audio(opts)
     blocks = [mic[i:i + MIC_BLOCK] for i in range(0, len(mic), MIC_BLOCK)]
@@ -115,11 +144,14 @@ def run(opts: BenchOptions) -> dict:
     per_frame["total"] = sum(per_frame.values())
     cleanup = {name: _cpu_ms(lambda: [gain.process(f.samples) for f in frames]) / len(frames)
                for name, gain in ((n, NoiseGain(c)) for n, c in SETTINGS.items() if c.enabled)}
+    aec_ms = _aec_cpu_ms(frames)
     return {
         "cpu_ms_per_80ms_frame": {k: round(v, 3) for k, v in per_frame.items()},
         "percent_of_one_core": round(per_frame["total"] / FRAME_MS * 100.0, 2),
         "noise_gain_cpu_ms_per_80ms_frame": {k: round(v, 3) for k, v in cleanup.items()},
         "noise_gain_max_percent_of_one_core": round(max(cleanup.values()) / FRAME_MS * 100.0, 2),
+        "echo_cancel_cpu_ms_per_80ms_frame": round(aec_ms, 3),
+        "frontend_percent_of_one_core": round((max(cleanup.values()) + aec_ms) / FRAME_MS * 100.0, 2),
         "rss_mb": round(device_rss_mb(), 1),
         "frames": len(frames),
         "audio_s": round(len(frames) * FRAME_MS / 1000.0, 1),

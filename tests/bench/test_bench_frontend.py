@@ -35,3 +35,10 @@ def test_noise_suppression_and_gain_are_timed_per_setting_and_cheap(report):
     # (issue 17's budget: <= 2% of one core, 1.6 ms, with echo cancellation; 4 ms leaves room for a busy machine).
     assert cost["ns2+gain5"] > cost["ns2"] and max(cost.values()) < 4.0
     assert report["noise_gain_max_percent_of_one_core"] == pytest.approx(max(cost.values()) / 80 * 100, abs=0.01)
+
+
+def test_echo_cancellation_is_timed_and_added_to_the_front_end(report):
+    aec = report["echo_cancel_cpu_ms_per_80ms_frame"]
+    assert 0 < aec < 4.0  # issue 17's budget with suppression and gain: 1.6 ms; 4 ms leaves room for a busy machine
+    worst = max(report["noise_gain_cpu_ms_per_80ms_frame"].values())
+    assert report["frontend_percent_of_one_core"] == pytest.approx((worst + aec) / 80 * 100, abs=0.02)

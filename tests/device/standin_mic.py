@@ -19,7 +19,8 @@ sounddevice has, with its errors and types:
   ``finished_callback``) or the stream is aborted; ``played`` keeps what was
   pulled. With ``echo`` > 0 the room carries the sound back: what a speaker
   plays is added, that much quieter and resampled, to what the microphones hear
-  at the same moment (no echo cancellation, like a laptop).
+  at the same moment, or ``echo_delay_ms`` later, with ``echo_reverb_ms`` of the
+  room's reverberation (no echo cancellation in the hardware, like a laptop).
 
 Hardware faults, per device:
 
@@ -44,6 +45,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import soxr
+from scipy.signal import fftconvolve
 from sounddevice import CallbackStop, PortAudioError
 
 PA_INVALID_SAMPLE_RATE = -9997
@@ -224,12 +226,19 @@ class StandInSoundDevice:
     CallbackStop = CallbackStop
 
     def __init__(self, *devices: StandInDevice, default_input: int = 0, default_output: int = -1,
-                 speed: float = 1.0, echo: float = 0.0) -> None:
+                 speed: float = 1.0, echo: float = 0.0, echo_delay_ms: float = 0.0,
+                 echo_reverb_ms: float = 0.0) -> None:
         self.devices = list(devices)
         self.default = SimpleNamespace(device=[default_input if devices else -1, default_output])
         self.outputs: list[StandInOutputStream] = []
         self.echo = echo
         """How loud the speakers come back into the microphones (0: not at all; 0.5: -6 dB)."""
+        self.echo_delay_ms = echo_delay_ms
+        """How much later the microphones hear what the speakers play (output latency and the
+        sound's path), ms."""
+        self.echo_reverb_ms = echo_reverb_ms
+        """The room's reverberation: the sound arrives, then decays 60 dB over this long, ms
+        (0: the direct sound only)."""
         self._room: list[tuple[float, int, np.ndarray]] = []
         self._room_lock = threading.Lock()
         self.speed = speed
@@ -294,8 +303,26 @@ class StandInSoundDevice:
         if not self.echo:
             return
         audio = block.astype(np.float32) / (32768.0 if block.dtype.kind == "i" else 1.0) * self.echo
+        if self.echo_reverb_ms:
+            audio = fftconvolve(audio, self._impulse_response(rate)).astype(np.float32)
+        at += self.echo_delay_ms / 1000.0 / self.speed
         with self._room_lock:
             self._room.append((at, rate, audio))
+
+    def clear_room(self) -> None:
+        """Forget what the speakers played (the next scene starts in a quiet room)."""
+        with self._room_lock:
+            self._room.clear()
+        self.outputs.clear()
+
+    def _impulse_response(self, rate: int) -> np.ndarray:
+        """The direct sound, then reflections: fixed noise decaying 60 dB over ``echo_reverb_ms``,
+        half the direct sound's energy in all (a direct-to-reverberant ratio of 3 dB)."""
+        n = max(1, round(self.echo_reverb_ms / 1000.0 * rate))
+        tail = np.random.default_rng(17).standard_normal(n) * np.exp(-6.9 * np.arange(n) / n)
+        tail *= np.sqrt(0.5 / np.sum(tail ** 2))
+        tail[0] = 1.0
+        return tail.astype(np.float32)
 
     def from_room(self, start: float, n: int, rate: int) -> np.ndarray:
         """What the room adds to a microphone block of ``n`` samples at ``rate`` starting at ``start``."""

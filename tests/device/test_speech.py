@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from conftest import LIVING_ROOM, SAMPLES, WAKE_MYCROFT, corpus
-from device.config import WAKE_WORDS, DeviceConfig, UplinkConfig, WakeConfig
+from device.config import WAKE_WORDS, DeviceConfig, FrontEndConfig, UplinkConfig, WakeConfig
 from device.local import LocalPath
 from device.mic import MicSource
 from device.pipeline import Pipeline
@@ -136,8 +136,9 @@ WITH_WEATHER = WakeConfig(models=WAKE_WORDS + ("weather",))
 reply fires: not a default wake model, loaded here so the room has an echo to guard against."""
 
 
-def _room_pipeline(tiers, sd, wake: WakeConfig = WITH_WEATHER) -> Pipeline:
-    cfg = DeviceConfig(wake=wake, uplink=UplinkConfig(regional=(tiers["regional"],), cloud=tiers["cloud"]))
+def _room_pipeline(tiers, sd, wake: WakeConfig = WITH_WEATHER, aec: bool = True) -> Pipeline:
+    cfg = DeviceConfig(wake=wake, uplink=UplinkConfig(regional=(tiers["regional"],), cloud=tiers["cloud"]),
+                       frontend=FrontEndConfig(echo_cancellation=aec))
     return Pipeline(cfg, voice=ReplyVoice(Synthesizer(), Speaker(sd=sd)))
 
 
@@ -181,7 +182,9 @@ def _count_fired_while_speaking(pipeline: Pipeline) -> list:
 @pytest.mark.timeout(300)
 def test_the_assistant_does_not_wake_itself(tiers):
     """The weather reply says "weather", which fires the bundled weather model (loaded by
-    name: it is a command detector, not a default wake word) in the room.
+    name: it is a command detector, not a default wake word) in the room. Echo
+    cancellation off: the echo guard alone (with it on, the echo is removed before
+    the wake models: test_no_self_wake_with_echo_cancellation).
 
     Whether the room's echo crosses the threshold depends on where it falls
     against the 80 ms frames (peaks of 0.29 and 0.73 in two runs of the same
@@ -191,7 +194,7 @@ def test_the_assistant_does_not_wake_itself(tiers):
     audio = at_48k(0.3, str(SAMPLES / "weather_tomorrow.wav"), 12.0)
     for _ in range(3):
         sd = room(audio)
-        pipeline = _room_pipeline(tiers, sd)
+        pipeline = _room_pipeline(tiers, sd, aec=False)
         fired = _count_fired_while_speaking(pipeline)
         try:
             results = _listen(pipeline, sd, len(audio) / 48000)
@@ -205,6 +208,26 @@ def test_the_assistant_does_not_wake_itself(tiers):
         if fired:
             break
     assert fired == ["weather"] * len(fired) and fired, "the reply's echo fired the weather model in one of 3 runs"
+
+
+@pytest.mark.timeout(180)
+def test_no_self_wake_with_echo_cancellation(tiers):
+    """The same scene with echo cancellation (the default) in a room with a 60 ms delay and
+    reverberation: the reply plays to its end, nothing barges in, and the weather model,
+    which the raw echo fires, hears nothing of the reply."""
+    audio = at_48k(0.3, str(SAMPLES / "weather_tomorrow.wav"), 12.0)
+    sd = room(audio)
+    sd.echo_delay_ms, sd.echo_reverb_ms = 60.0, 150.0
+    pipeline = _room_pipeline(tiers, sd)
+    fired = _count_fired_while_speaking(pipeline)
+    try:
+        results = _listen(pipeline, sd, len(audio) / 48000)
+        assert [r.route for r in results] == ["regional"], [(r.route, r.transcript) for r in results]
+        assert sd.outputs and sd.outputs[0].completed, "the reply was played to its end"
+        assert pipeline.echo.barge_ins == 0 and fired == [], fired
+        assert pipeline.aec.chunks > 100, "the reply was cancelled"
+    finally:
+        pipeline.close()
 
 
 @pytest.mark.timeout(180)
