@@ -36,6 +36,7 @@ from device.config import DeviceConfig
 from device.events import EarlyResult, Endpoint, RemoteProvisional, UtteranceResult, WakeDetection
 from device.local import LocalPath
 from device.skills import LocalSkills
+from device.turn import unfinished
 from device.uplink import Uplink, UplinkStream, stream_config
 from proxima.audio import DECAY_SAMPLES, tail_holds_sound
 from proxima.nlu import Intent
@@ -139,8 +140,9 @@ class Router:
 
     def provisional(self, utt: Utterance, result: RemoteProvisional) -> None:
         """A tier's provisional result for the audio up to a pause (on a stream's thread):
-        its reply starts synthesizing, unless speech resumed since its hint or the answer is
-        decided. A device command the device would carry out itself is foreseen as the device
+        its reply starts synthesizing, unless speech resumed since its hint, the answer is
+        decided, or its transcript plainly goes on (``device.turn.unfinished``: the turn will
+        not end at this pause, and a synthesis would only take CPU from it). A device command the device would carry out itself is foreseen as the device
         would answer it (``LocalSkills.preview``, on a copy); nothing is carried out."""
         reply = result.reply
         if result.intent is not None and result.intent.name in LocalSkills.HANDLED:
@@ -153,7 +155,7 @@ class Router:
             if utt.finished or utt.stream is None or not utt.stream.stands(result.hint):
                 self.provisionals["stale"] += 1
                 return
-            if self.tts is None or not reply or reply == utt.foreseen:
+            if self.tts is None or not reply or reply == utt.foreseen or unfinished(result.transcript):
                 return
             dropped, utt.foreseen = utt.foreseen, reply
             self.provisionals["prepared"] += 1

@@ -201,3 +201,20 @@ def test_a_discarded_prepared_reply_stops_and_is_not_cached(synthesizer):
     assert not synthesizer.cached(long), "nothing of a discarded reply is kept"
     heard = synthesizer.stream(long).result(30)
     assert np.array_equal(heard.samples, Synthesizer().synthesize(long).samples), "said later, it is said whole"
+
+
+def test_a_provisional_result_that_plainly_goes_on_is_not_prepared():
+    from types import SimpleNamespace
+
+    from device.events import RemoteProvisional
+    from device.router import Router, Utterance
+    from device.skills import LocalSkills
+
+    prepared = []
+    router = Router(DeviceConfig(), None, LocalSkills(), None, None, None, None)
+    router.tts = SimpleNamespace(prepare=prepared.append, discard=lambda text: None)
+    utt = Utterance(id="u", wake=None, root=None, stream=SimpleNamespace(stands=lambda hint: True))
+    router.provisional(utt, RemoteProvisional("regional", 1, "What is the weather like for", None, "Sorry, I can't help with that yet."))
+    assert prepared == [] and utt.foreseen is None, "the turn will not end at this pause"
+    router.provisional(utt, RemoteProvisional("regional", 2, "Who wrote the novel?", None, "I heard the question."))
+    assert prepared == ["I heard the question."] and utt.foreseen == "I heard the question."
