@@ -141,9 +141,11 @@ class Router:
     def provisional(self, utt: Utterance, result: RemoteProvisional) -> None:
         """A tier's provisional result for the audio up to a pause (on a stream's thread):
         its reply starts synthesizing, unless speech resumed since its hint, the answer is
-        decided, or its transcript plainly goes on (``device.turn.unfinished``: the turn will
-        not end at this pause, and a synthesis would only take CPU from it). A device command the device would carry out itself is foreseen as the device
-        would answer it (``LocalSkills.preview``, on a copy); nothing is carried out."""
+        decided, the device answers this pause itself (a confident local command), or the
+        transcript plainly goes on (``device.turn.unfinished``: the turn does not end at this
+        pause, and a synthesis would only take CPU from it). A device command the device would
+        carry out itself is foreseen as the device would answer it (``LocalSkills.preview``,
+        on a copy); nothing is carried out."""
         reply = result.reply
         if result.intent is not None and result.intent.name in LocalSkills.HANDLED:
             try:
@@ -155,13 +157,23 @@ class Router:
             if utt.finished or utt.stream is None or not utt.stream.stands(result.hint):
                 self.provisionals["stale"] += 1
                 return
-            if self.tts is None or not reply or reply == utt.foreseen or unfinished(result.transcript):
+            if (self.tts is None or not reply or reply == utt.foreseen or unfinished(result.transcript)
+                    or self._answered_here(utt)):
                 return
             dropped, utt.foreseen = utt.foreseen, reply
             self.provisionals["prepared"] += 1
             self.tts.prepare(reply)
         if dropped is not None:  # an earlier one of the same pause (a hedge's tier heard otherwise)
             self._drop(dropped)
+
+    def _answered_here(self, utt: Utterance) -> bool:
+        """True when the early local result of this pause is a confident command: the device
+        answers it itself (its reply is being prepared by :meth:`_speculate_local`)."""
+        early = utt.speculation
+        if early is None or not early.done() or early.exception() is not None:
+            return False
+        intent, _ = early.result()
+        return intent is not None and intent.confidence >= self.cfg.local_min_confidence
 
     def _drop(self, reply: str) -> None:
         self.provisionals["discarded"] += 1
