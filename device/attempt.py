@@ -126,6 +126,8 @@ class Attempt:
             if response.transcript.is_final:
                 final = response
                 break
+            if response.HasField("provisional"):  # no transcript: no interim result either
+                self.stream.provisional(response.provisional, response.tier or self.tier)
             if response.HasField("transcript"):  # a Progress alone is no interim result
                 self.stream.interim = response.transcript.text
         if final is None:

@@ -148,6 +148,10 @@ class UplinkConfig:
     (``device.hedge``); the first final wins. False: only the deadlines fail over."""
     progress_interval_ms: int = 250
     """How often the device asks a tier to acknowledge the audio it took in, ms (0: never ask)."""
+    provisional: bool = True
+    """Ask the tiers for a provisional result at each SPEECH_END hint (the answer to the audio so
+    far, carried out by nobody), so the reply is synthesized while the end of turn is decided;
+    a tier that sends none (an older one) is simply waited for."""
     stall_floor_s: float = 0.6
     """Audio unacknowledged this long marks a tier that sends progress stalled,
     at the least (more on a long round trip: see ``stall_rtts``), s."""

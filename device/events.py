@@ -80,6 +80,19 @@ class RemoteResult:
 
 
 @dataclass(frozen=True)
+class RemoteProvisional:
+    """A tier's provisional answer to the audio up to one SPEECH_END hint
+    (``Provisional`` in the v1 protocol): nothing was carried out for it."""
+
+    tier: str
+    hint: int
+    """The hint it answers: 1 for the stream's first SPEECH_END."""
+    transcript: str
+    intent: Intent | None
+    reply: str
+
+
+@dataclass(frozen=True)
 class UtteranceResult:
     """What one utterance produced: the docs/architecture.md JSON object."""
 

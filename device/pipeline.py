@@ -52,7 +52,8 @@ class Pipeline:
         remote_configured = bool(cfg.uplink.regional or cfg.uplink.cloud)
         self.uplink = Uplink(cfg.uplink, self.clock, tracer) if cfg.policy != "local-only" and remote_configured else None
         self.skills = LocalSkills(cfg.time_zone)
-        self.router = Router(cfg, local, self.skills, self.uplink, tracer, collector, self.clock)
+        self.router = Router(cfg, local, self.skills, self.uplink, tracer, collector, self.clock,
+                             voice.synthesizer if voice is not None else None)
         self._state = "idle"
         self.open_utterance: Utterance | None = None
         """The utterance being heard (for the live view); None between utterances."""
@@ -61,7 +62,6 @@ class Pipeline:
         self.aec: EchoCanceller | None = None
         """Removes the reply from the microphone while it plays (a speaker and ``frontend.echo_cancellation``)."""
         if voice is not None:
-            self.router.tts = voice.synthesizer
             if voice.speaker is not None and voice.speaker.available:
                 if cfg.frontend.echo_cancellation:
                     self.aec = EchoCanceller()

@@ -10,10 +10,20 @@ The local ASR starts early: when the endpointer reports a pause, the audio so
 far is transcribed while the hangover runs (:meth:`Router.speculate`). Speech
 that resumes discards that result; a confirmed endpoint usually finds the
 transcript ready.
+
+The tier's answer starts early too: for the audio up to the SPEECH_END hint
+of a pause it sends a provisional result (``device.uplink``; carried out by
+nobody), and the router has its reply synthesized at once
+(:meth:`Router.provisional`), so a question's reply is often ready when the
+turn ends. The final result settles it: the same reply takes the prepared
+speech over, any other is synthesized and the prepared one dropped. Speech
+that resumes drops it at once. Commands are carried out only on the final,
+once per utterance id, as ever.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,9 +33,11 @@ import numpy as np
 from opentelemetry import trace
 
 from device.config import DeviceConfig
-from device.events import EarlyResult, Endpoint, UtteranceResult, WakeDetection
+from device.events import EarlyResult, Endpoint, RemoteProvisional, UtteranceResult, WakeDetection
 from device.local import LocalPath
 from device.skills import LocalSkills
+from device.tts import Synthesizer
+from device.turn import unfinished
 from device.uplink import Uplink, UplinkStream
 from common.contract import stream_config
 from common.audio import DECAY_SAMPLES, tail_holds_sound
@@ -56,13 +68,20 @@ class Utterance:
     """Samples the early local result covers."""
     paused: bool = False
     """A pause is running (reported to the tier; speculation started)."""
+    foreseen: str | None = None
+    """The reply of the tier's provisional result for the current pause, being synthesized."""
+    finished: bool = False
+    """The endpoint's answer is decided: a provisional result that comes later is no use."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Orders a provisional result (a stream's thread) against a resumption and the end (the pipeline's)."""
 
 
 class Router:
     """Runs the policy for each utterance and produces its result."""
 
     def __init__(self, cfg: DeviceConfig, local: LocalPath | None, skills: LocalSkills,
-                 uplink: Uplink | None, tracer: trace.Tracer, collector: SpanCollector, clock: StreamClock) -> None:
+                 uplink: Uplink | None, tracer: trace.Tracer, collector: SpanCollector, clock: StreamClock,
+                 tts: Synthesizer | None = None) -> None:
         self.cfg = cfg
         self.local = local
         self.skills = skills
@@ -71,8 +90,12 @@ class Router:
         self._collector = collector
         self._clock = clock
         self._early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-asr")
-        self.tts = None
+        self.tts = tts
         """A :class:`device.tts.Synthesizer` when replies are spoken (``device.tts`` span: the first sentence)."""
+        self.provisionals = {"received": 0, "prepared": 0, "used": 0, "discarded": 0, "stale": 0}
+        """Tiers' provisional results so far: received; whose reply was prepared; whose prepared
+        speech the final's reply took over (used) or did not (discarded: speech resumed, or the
+        final said otherwise); stale: come for a hint withdrawn since, or after the answer."""
 
     @property
     def streams_live(self) -> bool:
@@ -110,9 +133,55 @@ class Router:
         """Speech resumed: early results no longer cover the utterance."""
         if not utt.paused:
             return
-        utt.paused, utt.speculation = False, None
-        if utt.stream is not None:
-            utt.stream.speech_resumed()
+        with utt.lock:
+            utt.paused, utt.speculation = False, None
+            if utt.stream is not None:
+                utt.stream.speech_resumed()
+            dropped, utt.foreseen = utt.foreseen, None
+        if dropped is not None:
+            self._drop(dropped)
+
+    def provisional(self, utt: Utterance, result: RemoteProvisional) -> None:
+        """A tier's provisional result for the audio up to a pause (on a stream's thread):
+        its reply starts synthesizing, unless speech resumed since its hint, the answer is
+        decided, the device answers this pause itself (a confident local command), or the
+        transcript plainly goes on (``device.turn.unfinished``: the turn does not end at this
+        pause, and a synthesis would only take CPU from it). A device command the device would
+        carry out itself is foreseen as the device would answer it (``LocalSkills.preview``,
+        on a copy); nothing is carried out."""
+        reply = result.reply
+        if result.intent is not None and result.intent.name in LocalSkills.HANDLED:
+            try:
+                reply = self.skills.preview(result.intent)
+            except ValueError:
+                reply = None
+        with utt.lock:
+            self.provisionals["received"] += 1
+            if utt.finished or utt.stream is None or not utt.stream.stands(result.hint):
+                self.provisionals["stale"] += 1
+                return
+            if (self.tts is None or not reply or reply == utt.foreseen or unfinished(result.transcript)
+                    or self._answered_here(utt)):
+                return
+            dropped, utt.foreseen = utt.foreseen, reply
+            self.provisionals["prepared"] += 1
+            self.tts.prepare(reply)
+        if dropped is not None:  # an earlier one of the same pause (a hedge's tier heard otherwise)
+            self._drop(dropped)
+
+    def _answered_here(self, utt: Utterance) -> bool:
+        """True when the early local result of this pause is a confident command: the device
+        answers it itself (its reply is being prepared by :meth:`_speculate_local`)."""
+        early = utt.speculation
+        if early is None or not early.done() or early.exception() is not None:
+            return False
+        intent, _ = early.result()
+        return intent is not None and intent.confidence >= self.cfg.local_min_confidence
+
+    def _drop(self, reply: str) -> None:
+        self.provisionals["discarded"] += 1
+        if self.tts is not None:
+            self.tts.discard(reply)
 
     def early(self, utt: Utterance, wait: bool = False) -> EarlyResult | None:
         """The early local result of the current pause; None when none is coming
@@ -140,6 +209,14 @@ class Router:
             route, transcript, intent, reply, error, remote = self._answer(utt, audio)
 
         reply_ms = self._clock.now()
+        with utt.lock:
+            utt.finished = True
+            foreseen, utt.foreseen = utt.foreseen, None
+        if foreseen is not None:
+            if foreseen == reply:  # taken over below (or, synthesized already, from the cache)
+                self.provisionals["used"] += 1
+            else:
+                self._drop(foreseen)
         speech, first_audio_ms = None, None
         if self.tts is not None:  # the utterance ends when its reply can be heard: its first sentence
             with self._span_ctx("device.tts", utt):
@@ -235,7 +312,7 @@ class Router:
     def _open_stream(self, utt: Utterance) -> UplinkStream:
         c = self.cfg
         config = stream_config(utt.id, utt.wake.model, c.language, c.device_id, c.area, c.time_zone)
-        return self.uplink.open(config, utt.root, utt.wake.end_ms)
+        return self.uplink.open(config, utt.root, utt.wake.end_ms, on_provisional=lambda p: self.provisional(utt, p))
 
     def _span(self, name: str, utt: Utterance, start_ms: float, end_ms: float, **attrs) -> None:
         span = self._tracer.start_span(name, context=trace.set_span_in_context(utt.root),

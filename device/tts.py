@@ -120,7 +120,8 @@ class Synthesizer:
         self.sample_rate: int = self._voice.config.sample_rate
         """The voice's rate, Hertz."""
         self._cache: OrderedDict[str, Speech] = OrderedDict()
-        self._prepared: dict[str, Future] = {}
+        self._prepared: dict[str, tuple[Future, threading.Event]] = {}
+        """Replies being synthesized ahead (by text): the work and what stops it."""
         self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts-prepare")
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
@@ -134,7 +135,25 @@ class Synthesizer:
         with self._cache_lock:
             if text in self._cache or text in self._prepared:
                 return
-            self._prepared[text] = self._preparer.submit(self._stream, text)
+            stop = threading.Event()
+            self._prepared[text] = (self._preparer.submit(self._stream, text, stop), stop)
+
+    def discard(self, text: str) -> None:
+        """A prepared reply that will not be heard (the user went on speaking, or the
+        answer came out otherwise): its synthesis stops, not yet started or after the
+        sentence under way, so it takes no time from the reply that is heard. Nothing
+        is cached of it. No-op for a reply not prepared (or already taken over)."""
+        with self._cache_lock:
+            prepared = self._prepared.pop(text, None)
+        if prepared is not None:
+            future, stop = prepared
+            stop.set()
+            future.cancel()
+
+    def preparing(self, text: str) -> bool:
+        """True while ``text`` is prepared and not yet taken over, discarded or cached."""
+        with self._cache_lock:
+            return text in self._prepared
 
     def stream(self, text: str) -> SpeechStream:
         """Start speaking ``text``: returns once its first sentence is synthesized
@@ -144,12 +163,12 @@ class Synthesizer:
             prepared = self._prepared.pop(text, None)
         if prepared is not None:
             try:
-                return prepared.result()
+                return prepared[0].result()
             except Exception as exc:  # onnxruntime's own types: synthesize it again, here
                 log.debug("prepared reply failed (%s); synthesizing it again", exc)
         return self._stream(text)
 
-    def _stream(self, text: str) -> SpeechStream:
+    def _stream(self, text: str, stop: threading.Event | None = None) -> SpeechStream:
         with self._cache_lock:
             cached = self._cache.get(text)
             if cached is not None:
@@ -157,20 +176,26 @@ class Synthesizer:
                 return SpeechStream(self.sample_rate, cached.samples)
         if not text.strip():
             return SpeechStream(self.sample_rate, np.zeros(0, np.int16))
-        sentences = self._sentences(text)
+        sentences = self._sentences(text, stop)
         first = next(sentences, None)
         if first is None:
             return SpeechStream(self.sample_rate, np.zeros(0, np.int16))
-        return SpeechStream(self.sample_rate, first, sentences, on_done=lambda speech: self._remember(text, speech))
+
+        def done(speech: Speech) -> None:
+            if stop is None or not stop.is_set():  # a discarded reply may be cut short: never cached
+                self._remember(text, speech)
+        return SpeechStream(self.sample_rate, first, sentences, on_done=done)
 
     def synthesize(self, text: str) -> Speech:
         """``text`` spoken, whole; empty text gives empty audio."""
         return self.stream(text).result()
 
-    def _sentences(self, text: str) -> Iterator[np.ndarray]:
-        """``int16`` audio of each sentence (Piper yields one chunk per sentence)."""
+    def _sentences(self, text: str, stop: threading.Event | None = None) -> Iterator[np.ndarray]:
+        """``int16`` audio of each sentence (Piper yields one chunk per sentence), until ``stop`` is set."""
         chunks = iter(self._voice.synthesize(text, self._config))
         while True:
+            if stop is not None and stop.is_set():
+                return
             with self._piper_lock:
                 chunk = next(chunks, None)
             if chunk is None:

@@ -12,12 +12,18 @@ that stalls or is late is hedged before that (``device.hedge``, the order in
 and the first final wins. An endpoint whose circuit breaker is open is skipped
 (``device.health``). When no tier answers, the result is None and the device
 answers offline.
+
+The device asks for provisional results (``UplinkConfig.provisional``): a tier
+that supports them answers the audio up to each SPEECH_END hint before the
+audio ends, and the stream hands each to ``on_provisional``; a tier that does
+not simply sends none.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
 import grpc
 import numpy as np
@@ -25,7 +31,7 @@ from opentelemetry import trace
 
 from device.attempt import RESEND_CHUNK_BYTES, Attempt, batched  # noqa: F401 (RESEND_CHUNK_BYTES, batched: re-exported)
 from device.config import UplinkConfig
-from device.events import RemoteResult
+from device.events import RemoteProvisional, RemoteResult
 from device.failover import FAILOVER_CODES, SAME_TARGET_RETRY_CODES, Failover  # noqa: F401 (codes: re-exported)
 from device.health import EndpointHealth
 from device.hedge import TierTimes, decode_left_s
@@ -33,6 +39,7 @@ from protos.v1 import assistant_pb2 as pb
 from common import codec as audio_codec
 from common.audio import SAMPLE_RATE
 from common.contract import CLIENT_OPTIONS, ENCODING_OF_CODEC
+from common.nlu import Intent
 from common.security import TOKEN_HEADER, channel_credentials, check_plaintext
 from common.targets import balanced_options, parse as parse_target
 from common.tracing import HOP_ATTRIBUTE, StreamClock, inject_metadata
@@ -115,16 +122,22 @@ class Uplink:
         """How long ``tier`` has for its final result after end of audio, s."""
         return self.cfg.cloud_deadline_s if tier == "cloud" else self.cfg.regional_deadline_s
 
-    def open(self, config: pb.StreamConfig, parent: trace.Span, origin_ms: float) -> "UplinkStream":
+    def open(self, config: pb.StreamConfig, parent: trace.Span, origin_ms: float,
+             on_provisional: Callable[[RemoteProvisional], None] | None = None) -> "UplinkStream":
         """Start streaming one utterance; ``origin_ms`` is its trace's start.
-        The stream's encoding is ``cfg.codec``, whatever ``config`` says."""
+        The stream's encoding is ``cfg.codec``, whatever ``config`` says.
+        ``on_provisional`` gets each provisional result a tier sends (on a stream's
+        thread; it may answer a hint withdrawn since: see :meth:`UplinkStream.stands`)."""
         encoded = pb.StreamConfig()
         encoded.CopyFrom(config)
         encoded.format.encoding = ENCODING_OF_CODEC[self.cfg.codec]
         if self.cfg.hedge and self.cfg.progress_interval_ms:
             encoded.progress_interval_ms = self.cfg.progress_interval_ms
+        encoded.provisional_results = self.cfg.provisional and on_provisional is not None
         self._warm()
-        return UplinkStream(self, encoded, parent, origin_ms)
+        stream = UplinkStream(self, encoded, parent, origin_ms)
+        stream.on_provisional = on_provisional
+        return stream
 
     def _warm(self) -> None:
         """Have every tier's channel connect (or stay connected): a hedge or a
@@ -164,6 +177,12 @@ class UplinkStream:
         """Audio at the latest SPEECH_END hint still standing (the tier's early decode covers it)."""
         self._speech_end_at: float | None = None
         """``time.monotonic()`` of that hint."""
+        self.hints = 0
+        """SPEECH_END hints sent (a tier numbers its provisional results by them)."""
+        self._withdrawn = 0
+        """Hints up to this one were withdrawn (SPEECH_RESUMED followed them)."""
+        self.on_provisional: Callable[[RemoteProvisional], None] | None = None
+        """Gets each provisional result a tier sends (see :meth:`Uplink.open`)."""
         self._encoder = audio_codec.encoder(uplink.cfg.codec)
         self._encoder_lock = threading.Lock()
         self.interim = ""
@@ -207,12 +226,28 @@ class UplinkStream:
     def speech_end(self) -> None:
         """Tell the tier the VAD heard speech stop here (it may start its final decode)."""
         self._speech_end_samples, self._speech_end_at = self._samples, time.monotonic()
+        self.hints += 1
         self._put(pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_END)))
 
     def speech_resumed(self) -> None:
         """Tell the tier speech resumed after a reported end."""
         self._speech_end_samples = self._speech_end_at = None
+        self._withdrawn = self.hints
         self._put(pb.ConverseRequest(vad=pb.VadEvent(kind=pb.VadEvent.SPEECH_RESUMED)))
+
+    def stands(self, hint: int) -> bool:
+        """True when SPEECH_END hint number ``hint`` was sent and no SPEECH_RESUMED followed it."""
+        return self._withdrawn < hint <= self.hints
+
+    def provisional(self, message: pb.Provisional, tier: str) -> None:
+        """A tier's provisional result (on its stream's thread): to ``on_provisional``."""
+        if self.on_provisional is None:
+            return
+        intent = None
+        if message.HasField("intent"):
+            intent = Intent(message.intent.name, dict(message.intent.slots), message.intent.confidence)
+        self.on_provisional(RemoteProvisional(tier=tier, hint=message.hint, transcript=message.transcript.text,
+                                              intent=intent, reply=message.reply.text))
 
     def _put(self, item: bytes | pb.ConverseRequest) -> None:
         with self._cond:

@@ -7,7 +7,9 @@ no reply (logged and counted, like a cancelled call). A client that asks
 (``StreamConfig.progress_interval_ms``) gets Progress acknowledgements: at once
 on the config, at that interval while it reads audio, and when it reads the
 end of audio, so the device tells a live tier from a stalled one within a
-few hundred ms.
+few hundred ms. One that asks for provisional results
+(``StreamConfig.provisional_results``) gets one for each SPEECH_END hint whose
+early decode stands (``regional.provisional``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from common.nlu import COMMANDS, IntentParser
 from common.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
 from regional.config import Fault, ServerConfig
 from regional.metrics import TierMetrics
-from regional import skills
+from regional import provisional
 from regional.streaming import DecodeSlots, UtteranceAudio
 
 TEMPLATES = Path(__file__).parent / "intents" / "regional_en.yaml"
@@ -164,9 +166,9 @@ class AssistantService(pb_grpc.AssistantServicer):
             span.set_attribute(PROTOCOL_ATTRIBUTE, "grpc")
             trace_id = trace_id_hex(span)
         with self._stage(f"{self.tier}.nlu", parent, ms, timings):
-            intent = self.parser.parse(asr.text, asr.confidence)
+            intent = provisional.parse(stream.provisionals, asr, self.parser)
         with self._stage(f"{self.tier}.skill", parent, ms, timings):
-            intent, reply = skills.answer(intent, asr.text, config.device.time_zone, self.tier)
+            intent, reply = provisional.answer(stream.provisionals, asr, intent, config.device.time_zone, self.tier)
 
         response = pb.ConverseResponse(
             utterance_id=uid,
@@ -209,6 +211,10 @@ class AssistantService(pb_grpc.AssistantServicer):
         utterance = self.utterance_audio(lambda text: outbox.put_nowait(pb.ConverseResponse(
             utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))))
         stream.utterance = utterance
+        if config.provisional_results:
+            stream.provisionals = provisional.Provisionals(self.parser, self.tier, uid, config.device.time_zone,
+                                                           outbox.put_nowait)
+            utterance.on_speculated = stream.provisionals.speculated
         decoder = codec.decoder(CODEC_OF_ENCODING[config.format.encoding])
         reader = asyncio.create_task(self._read(request_iterator, utterance, outbox, decoder))
         ticker = asyncio.create_task(_tick(outbox, interval_s)) if interval_s else None
@@ -325,6 +331,8 @@ class _Stream:
     """When the call began, perf_counter s."""
     cancelled: bool = False
     """The client sent a Cancel (the stream ends with no reply)."""
+    provisionals: "provisional.Provisionals | None" = None
+    """Its provisional results, when the client asked for them."""
 
     def ms(self) -> float:
         """Time since the call began, ms."""

@@ -14,6 +14,9 @@ arrives, and a final decode started early when the device reports a pause.
   test of its own (:func:`tail_holds_sound`, on energy, not the device's VAD):
   speech that the VAD scored below its threshold (a quiet or band-limited last
   word) is decoded again with the rest, so the final covers every sample.
+- **Provisional results.** When a speculation is done and still stands (no
+  SPEECH_RESUMED since, no end of audio yet), ``on_speculated`` is told, so the
+  front can send what it would answer (``regional.provisional``).
 """
 
 from __future__ import annotations
@@ -68,12 +71,19 @@ class UtteranceAudio:
         slots: shared count of decodes in flight on that pool.
         on_interim: called on the event loop with each newly stable interim text.
         interim_every_s: audio between interim decodes, s; 0 disables them.
+        on_speculated: called on the event loop as ``on_speculated(hint, samples,
+            result)`` when the early decode of SPEECH_END hint number ``hint`` (1 for
+            the first) over the first ``samples`` is done and still stands.
     """
 
     def __init__(self, transcriber: Transcriber, pool: Executor, slots: DecodeSlots,
-                 on_interim: Callable[[str], None], interim_every_s: float = 1.0) -> None:
+                 on_interim: Callable[[str], None], interim_every_s: float = 1.0,
+                 on_speculated: Callable[[int, int, AsrResult], None] | None = None) -> None:
         self._asr, self._pool, self._slots = transcriber, pool, slots
         self._on_interim = on_interim
+        self.on_speculated = on_speculated
+        self.hints = 0
+        """SPEECH_END hints read so far."""
         self._interim_every = int(interim_every_s * SAMPLE_RATE)
         self._chunks: list[np.ndarray] = []
         self.samples = 0
@@ -101,9 +111,12 @@ class UtteranceAudio:
 
     def speech_end(self) -> None:
         """The device heard speech stop: decode what we have now."""
+        self.hints += 1
         if self._speculation is None:
             self._speculated_at = self.samples
             self._speculation = self._decode(self.audio())
+            self._speculation.add_done_callback(
+                lambda future, hint=self.hints, at=self.samples: self._speculation_done(future, hint, at))
 
     def speech_resumed(self) -> None:
         """More speech after all: the early decode no longer covers the utterance."""
@@ -140,6 +153,12 @@ class UtteranceAudio:
             self._slots.busy -= 1
         future.add_done_callback(release)
         return future
+
+    def _speculation_done(self, future: asyncio.Future, hint: int, samples: int) -> None:
+        if (future is not self._speculation or self._closed or self.on_speculated is None
+                or future.cancelled() or future.exception() is not None):
+            return  # withdrawn (speech resumed), overtaken by the final, or failed (the final says so)
+        self.on_speculated(hint, samples, future.result())
 
     def _interim_done(self, future: asyncio.Future) -> None:
         self._interim = None

@@ -22,7 +22,7 @@ class ConverseRequest(_message.Message):
     def __init__(self, config: _Optional[_Union[StreamConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end_of_audio: _Optional[_Union[EndOfAudio, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., vad: _Optional[_Union[VadEvent, _Mapping]] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
-    __slots__ = ("utterance_id", "format", "language", "wake_word", "device", "device_transcript", "progress_interval_ms")
+    __slots__ = ("utterance_id", "format", "language", "wake_word", "device", "device_transcript", "progress_interval_ms", "provisional_results")
     UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,7 @@ class StreamConfig(_message.Message):
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     DEVICE_TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     utterance_id: str
     format: AudioFormat
     language: str
@@ -37,7 +38,8 @@ class StreamConfig(_message.Message):
     device: DeviceContext
     device_transcript: str
     progress_interval_ms: int
-    def __init__(self, utterance_id: _Optional[str] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ..., language: _Optional[str] = ..., wake_word: _Optional[str] = ..., device: _Optional[_Union[DeviceContext, _Mapping]] = ..., device_transcript: _Optional[str] = ..., progress_interval_ms: _Optional[int] = ...) -> None: ...
+    provisional_results: bool
+    def __init__(self, utterance_id: _Optional[str] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ..., language: _Optional[str] = ..., wake_word: _Optional[str] = ..., device: _Optional[_Union[DeviceContext, _Mapping]] = ..., device_transcript: _Optional[str] = ..., progress_interval_ms: _Optional[int] = ..., provisional_results: _Optional[bool] = ...) -> None: ...
 
 class AudioFormat(_message.Message):
     __slots__ = ("sample_rate_hz", "channels", "encoding")
@@ -98,7 +100,7 @@ class Cancel(_message.Message):
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class ConverseResponse(_message.Message):
-    __slots__ = ("utterance_id", "tier", "transcript", "intent", "reply", "timings", "trace_id", "sent_ms", "progress")
+    __slots__ = ("utterance_id", "tier", "transcript", "intent", "reply", "timings", "trace_id", "sent_ms", "progress", "provisional")
     UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +110,7 @@ class ConverseResponse(_message.Message):
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     SENT_MS_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
     utterance_id: str
     tier: str
     transcript: Transcript
@@ -117,7 +120,22 @@ class ConverseResponse(_message.Message):
     trace_id: str
     sent_ms: float
     progress: Progress
-    def __init__(self, utterance_id: _Optional[str] = ..., tier: _Optional[str] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., trace_id: _Optional[str] = ..., sent_ms: _Optional[float] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ...) -> None: ...
+    provisional: Provisional
+    def __init__(self, utterance_id: _Optional[str] = ..., tier: _Optional[str] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., trace_id: _Optional[str] = ..., sent_ms: _Optional[float] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., provisional: _Optional[_Union[Provisional, _Mapping]] = ...) -> None: ...
+
+class Provisional(_message.Message):
+    __slots__ = ("hint", "audio_ms", "transcript", "intent", "reply")
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_MS_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    INTENT_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    hint: int
+    audio_ms: float
+    transcript: Transcript
+    intent: Intent
+    reply: Reply
+    def __init__(self, hint: _Optional[int] = ..., audio_ms: _Optional[float] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("received_ms",)

@@ -32,7 +32,8 @@ Per run::
      "per_span_ms": {"device.asr": {"p50": x, "p95": x}, ..},
      "bytes_uplinked_per_utterance": x, "utterances_uplinked": x,
      "answered_locally": x, "failed_over": n, "device_cpu_s_per_utterance": x,
-     "hedges": n, "hedge_bytes": b}
+     "hedges": n, "hedge_bytes": b,
+     "provisionals": {"received": n, "prepared": n, "used": n, "discarded": n, "stale": n}}
 
 ``bytes_uplinked_per_utterance`` is the mean of the audio payload bytes the
 device's uplink handed to gRPC per utterance (resends after a failover
@@ -43,6 +44,10 @@ answered after an earlier one failed or was skipped (its breaker open).
 ``hedges`` counts the tiers started early because the one before stalled or
 was late (``device.hedge``; on a healthy tier each is a false hedge) and
 ``hedge_bytes`` the audio payload those streams carried, bytes.
+``provisionals`` counts the tiers' provisional results (``device.router``):
+received, whose reply the device synthesized ahead (prepared), whose prepared
+speech the final's reply took over (used) or did not (discarded), and those
+that came too late or for a withdrawn pause (stale).
 ``errors`` (only when there are any) names the utterances no tier answered
 and why. ``device_cpu_s_per_utterance`` is the CPU time (user +
 system) of this process over the measured utterances, divided by their number:
@@ -141,6 +146,7 @@ def measure(pipeline: Pipeline, runs: list[Play], realtime: bool, distance: Dist
     uplink = pipeline.uplink
     records, unanswered, errors = [], [], []
     hedges_before, hedge_bytes_before = (uplink.hedges, uplink.hedge_bytes) if uplink else (0, 0)
+    provisionals_before = dict(pipeline.router.provisionals)
     cpu_start = time.process_time() - distance.cpu_s()
     for play in runs:
         sent_before = uplink.bytes_sent if uplink else 0
@@ -158,6 +164,7 @@ def measure(pipeline: Pipeline, runs: list[Play], realtime: bool, distance: Dist
     # Hedges on healthy tiers are false ones: each costs a resend of the utterance.
     report["hedges"] = uplink.hedges - hedges_before if uplink else 0
     report["hedge_bytes"] = uplink.hedge_bytes - hedge_bytes_before if uplink else 0
+    report["provisionals"] = {k: n - provisionals_before.get(k, 0) for k, n in pipeline.router.provisionals.items()}
     if errors:
         report["errors"] = errors
     return report

@@ -11,6 +11,11 @@ device, which owns them: the reply only confirms them. Intents about the
 home (on/off, state questions, climate, covers, media, lists) are answered
 from the tier's own copy of the home (``home.HomeSkill``); when a device is in
 the loop, it carries them out on its copy and its reply is the one heard.
+
+A skill whose reply changes the tier's state (the home) also has
+``preview(intent, ctx)``: the same reply, worked out without acting.
+``answer(..., dry_run=True)`` uses it, for provisional results
+(``regional.provisional``); ``acts`` tells which intents have one.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from regional.skills.units import UnitsSkill, registry
 from regional.skills.weather import WeatherProvider, WeatherSkill, set_weather_provider, weather_provider
 from regional.skills.world_clock import ClockSkill
 
-__all__ = ["Context", "Skill", "WeatherProvider", "answer", "reply_for", "set_weather_provider", "skills_for",
+__all__ = ["Context", "Skill", "WeatherProvider", "acts", "answer", "reply_for", "set_weather_provider", "skills_for",
            "warm_up", "weather_provider", "NOT_UNDERSTOOD", "NOT_HEARD"]
 
 NOT_UNDERSTOOD = "Sorry, I can't help with that yet."
@@ -56,13 +61,20 @@ def _skill(name: str, tier: str) -> Skill | None:
     return next((s for s in skills_for(tier) if name in s.intents), None)
 
 
+def acts(intent: Intent | None, tier: str = "regional") -> bool:
+    """True when answering ``intent`` on ``tier`` changes the tier's state (its skill has a ``preview``)."""
+    skill = _skill(intent.name, tier) if intent is not None else None
+    return skill is not None and hasattr(skill, "preview")
+
+
 def answer(intent: Intent | None, transcript: str, time_zone: str = "",
-           tier: str = "regional") -> tuple[Intent | None, str]:
+           tier: str = "regional", dry_run: bool = False) -> tuple[Intent | None, str]:
     """The intent as answered, and the reply text.
 
     The intent is ``intent`` unless its skill declined it (the words fit its
     templates but not the skill, e.g. "what is the population in China"):
-    then it is an ``AskQuestion`` for a question, or None.
+    then it is an ``AskQuestion`` for a question, or None. ``dry_run``: the
+    same answer without acting (a skill that acts gives its ``preview``).
     """
     ctx = Context(transcript=transcript, time_zone=time_zone, tier=tier)
     if intent is None:
@@ -75,7 +87,7 @@ def answer(intent: Intent | None, transcript: str, time_zone: str = "",
             return intent, (f"I understood, but {what} are worked out by the {others[0]} tier, "
                             f"and this is the {tier} tier, so I can't answer that here.")
         return intent, NOT_UNDERSTOOD
-    reply = skill.reply(intent, ctx)
+    reply = skill.preview(intent, ctx) if dry_run and hasattr(skill, "preview") else skill.reply(intent, ctx)
     if reply is not None:
         return intent, reply
     if not ctx.is_question:

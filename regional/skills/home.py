@@ -10,6 +10,7 @@ device (a test, grpcurl) and keeps the tier's replies truthful to itself.
 
 from __future__ import annotations
 
+import copy
 import threading
 
 from common.actions import HOME_INTENTS, act
@@ -40,3 +41,11 @@ class HomeSkill:
         home = tier_home()
         with _lock:
             return act(home, intent)
+
+    def preview(self, intent: Intent, ctx: Context) -> str | None:
+        """The reply :meth:`reply` would give now, worked out on a copy of the home:
+        the tier's home is left as it is (a provisional result acts on nothing)."""
+        home = tier_home()
+        with _lock:
+            scratch = copy.deepcopy(home)  # a small home: well under a millisecond
+        return act(scratch, intent)
