@@ -120,10 +120,12 @@ class ConverseResponse(_message.Message):
     def __init__(self, utterance_id: _Optional[str] = ..., tier: _Optional[str] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., trace_id: _Optional[str] = ..., sent_ms: _Optional[float] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("received_ms",)
+    __slots__ = ("received_ms", "final_due_ms")
     RECEIVED_MS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_DUE_MS_FIELD_NUMBER: _ClassVar[int]
     received_ms: float
-    def __init__(self, received_ms: _Optional[float] = ...) -> None: ...
+    final_due_ms: float
+    def __init__(self, received_ms: _Optional[float] = ..., final_due_ms: _Optional[float] = ...) -> None: ...
 
 class Transcript(_message.Message):
     __slots__ = ("text", "is_final", "confidence")
