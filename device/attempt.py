@@ -181,7 +181,8 @@ class Attempt:
             if cancelled:
                 yield pb.ConverseRequest(cancel=pb.Cancel(reason="answered on the device"))
                 return
-            for request in batched(standing_hints(pending)):
+            replay = standing_hints(pending, drop_standing=self.started_after_end and not s.hint_stands())
+            for request in batched(replay):
                 if request.HasField("audio"):
                     self.bytes_sent += len(request.audio.data)
                     s._count_sent(len(request.audio.data), self.hedge)
@@ -197,13 +198,15 @@ class Attempt:
                 return
 
 
-def standing_hints(items: list) -> list:
+def standing_hints(items: list, drop_standing: bool = False) -> list:
     """``items`` (kept audio and VAD hints, in order) without the pauses that speech
     resumed after within them: each SPEECH_END that a later SPEECH_RESUMED of ``items``
-    withdrew is dropped with that SPEECH_RESUMED. Live, a batch holds one item or a
-    few and nothing changes; a tier that gets the utterance at once (a hedge or a
-    failover after the speech) would otherwise start a decode of everything at every
-    withdrawn pause, all at once, and its final would queue behind them."""
+    withdrew is dropped with that SPEECH_RESUMED; with ``drop_standing``, the last,
+    standing SPEECH_END too (sound came after it: ``UplinkStream.hint_stands``). Live,
+    a batch holds one item or a few and nothing changes; a tier that gets the
+    utterance at once (a hedge or a failover after the speech) would otherwise start
+    a decode of everything at every withdrawn pause, all at once, and its final
+    would queue behind them."""
     out: list = []
     for item in items:
         kind = item.vad.kind if isinstance(item, pb.ConverseRequest) and item.HasField("vad") else None
@@ -214,6 +217,9 @@ def standing_hints(items: list) -> list:
                 del out[ends[-1]]
                 continue  # the pause and its withdrawal, both unsent: neither is news
         out.append(item)
+    if drop_standing:
+        out = [o for o in out if not (isinstance(o, pb.ConverseRequest) and o.HasField("vad")
+                                      and o.vad.kind == pb.VadEvent.SPEECH_END)]
     return out
 
 
