@@ -17,9 +17,9 @@ A tier that asked for nothing special still answers (the result deadlines of
   ``HISTORY_MIN`` finals a longer floor (``hedge_prior_s``) and that term count.
   A tier that says when its final is due (``Progress.final_due_ms``, on its
   acknowledgement of the end of audio, from its own state and measured decode
-  speed) replaces that guess: then its word (times ``hedge_due_factor``) plus
-  ``hedge_due_slack_s`` (or its
-  learned p95 over its word plus the margin), from the first utterance on.
+  speed) replaces that guess, from the first utterance on: its word (times
+  ``hedge_due_factor``) plus ``hedge_due_slack_s``, or once learned its p95 over
+  its word plus the margin (never under that slack).
 """
 
 from __future__ import annotations
