@@ -49,6 +49,10 @@ class Attempt:
         self.error: grpc.RpcError | None = None
         self.bytes_sent = 0
         """Audio payload bytes handed to gRPC on this stream, bytes."""
+        self.final_due_at: float | None = None
+        """``time.monotonic()`` by which the tier said its final would come
+        (``Progress.final_due_ms`` on its acknowledgement of the end of audio); None
+        until then, and from a tier that does not say."""
         self._thread = threading.Thread(target=self._run, name=f"uplink-{tier}", daemon=True)
 
     def start(self) -> "Attempt":
@@ -86,11 +90,21 @@ class Attempt:
         end = self.stream.ended_at
         if end is None or self.started_after_end:
             return None  # a stream that got the audio at once has only its fixed deadline
-        after = self.times.hedge_after_s(self.stream.decode_left_s())
+        after = self.times.hedge_after_s(*self.decode_left())
         late = time.monotonic() - end
         if late > after:
             return f"late: no final {late * 1000:.0f} ms after end of audio (deadline {after * 1000:.0f} ms)"
         return None
+
+    def decode_left(self) -> tuple[float, bool]:
+        """(how long after end of audio the tier's final should still take, s; whether
+        the tier said so itself): its ``final_due_ms``, counted from the acknowledgement
+        that carried it, once that came; else the device's own estimate
+        (``UplinkStream.decode_left_s``)."""
+        end = self.stream.ended_at
+        if self.final_due_at is not None and end is not None:
+            return max(0.0, self.final_due_at - end), True
+        return self.stream.decode_left_s(), False
 
     # -- the call ------------------------------------------------------------------
     def _run(self) -> None:
@@ -123,6 +137,8 @@ class Attempt:
                     self.times.observe_rtt(time.monotonic() - opened)
                 self.progressed = True
                 self.acks.ack(response.progress.received_ms)
+                if response.progress.HasField("final_due_ms"):
+                    self.final_due_at = time.monotonic() + response.progress.final_due_ms / 1000.0
             if response.transcript.is_final:
                 final = response
                 break
@@ -133,7 +149,7 @@ class Attempt:
         if final is None:
             raise Failed(grpc.StatusCode.UNAVAILABLE, f"the {self.tier} tier closed the stream without a final result")
         if self.stream.ended_at is not None and not self.started_after_end:
-            self.times.observe_final(time.monotonic() - self.stream.ended_at, self.stream.decode_left_s())
+            self.times.observe_final(time.monotonic() - self.stream.ended_at, self.decode_left()[0])
         return self._remote(final)
 
     def _remote(self, final: pb.ConverseResponse) -> RemoteResult:
@@ -167,7 +183,8 @@ class Attempt:
             if cancelled:
                 yield pb.ConverseRequest(cancel=pb.Cancel(reason="answered on the device"))
                 return
-            for request in batched(pending):
+            replay = standing_hints(pending, drop_standing=self.started_after_end and not s.hint_stands())
+            for request in batched(replay):
                 if request.HasField("audio"):
                     self.bytes_sent += len(request.audio.data)
                     s._count_sent(len(request.audio.data), self.hedge)
@@ -181,6 +198,31 @@ class Attempt:
                 yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
                 self.acks.sent(offset_ms)  # a tier that sends progress acknowledges the end too
                 return
+
+
+def standing_hints(items: list, drop_standing: bool = False) -> list:
+    """``items`` (kept audio and VAD hints, in order) without the pauses that speech
+    resumed after within them: each SPEECH_END that a later SPEECH_RESUMED of ``items``
+    withdrew is dropped with that SPEECH_RESUMED; with ``drop_standing``, the last,
+    standing SPEECH_END too (sound came after it: ``UplinkStream.hint_stands``). Live,
+    a batch holds one item or a few and nothing changes; a tier that gets the
+    utterance at once (a hedge or a failover after the speech) would otherwise start
+    a decode of everything at every withdrawn pause, all at once, and its final
+    would queue behind them."""
+    out: list = []
+    for item in items:
+        kind = item.vad.kind if isinstance(item, pb.ConverseRequest) and item.HasField("vad") else None
+        if kind == pb.VadEvent.SPEECH_RESUMED:
+            ends = [i for i, o in enumerate(out) if isinstance(o, pb.ConverseRequest) and o.HasField("vad")
+                    and o.vad.kind == pb.VadEvent.SPEECH_END]
+            if ends:
+                del out[ends[-1]]
+                continue  # the pause and its withdrawal, both unsent: neither is news
+        out.append(item)
+    if drop_standing:
+        out = [o for o in out if not (isinstance(o, pb.ConverseRequest) and o.HasField("vad")
+                                      and o.vad.kind == pb.VadEvent.SPEECH_END)]
+    return out
 
 
 def batched(items) -> Iterator[pb.ConverseRequest]:

@@ -163,6 +163,16 @@ class UplinkConfig:
     """The floor instead, while the device has seen fewer than ``device.hedge.HISTORY_MIN``
     finals from the tier (it knows nothing of its speed yet; on a starved 2-core machine a
     healthy tier took over 0.5 s), s."""
+    hedge_due_slack_s: float = 0.3
+    """A tier that says when its final is due (``Progress.final_due_ms``) is late this long
+    after that, s: the floor and the prior in place of ``hedge_floor_s`` and ``hedge_prior_s``
+    (the tier knows its own speed and load; this covers its estimate's error, the reply's
+    NLU and skill, the round trip and a loaded event loop)."""
+    hedge_due_factor: float = 1.5
+    """The decode a tier says is still to run (``Progress.final_due_ms``) counts this many
+    times over in its hedge deadline: its estimate is of a decode under the load it has
+    now, and a spike can stretch it. A decode already done (the usual case once the early
+    decode of a SPEECH_END hint ran during the pause) is 0 however stretched."""
     hedge_margin_s: float = 0.25
     """Added to a tier's recent p95 from end of audio to final for its hedge deadline, s."""
     hedge_rtf: float = 0.25

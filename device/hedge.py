@@ -15,6 +15,11 @@ A tier that asked for nothing special still answers (the result deadlines of
   decode should still take (``UplinkStream.decode_left_s``: the early decode
   of a SPEECH_END hint, or a decode of everything, at ``hedge_rtf``). Before
   ``HISTORY_MIN`` finals a longer floor (``hedge_prior_s``) and that term count.
+  A tier that says when its final is due (``Progress.final_due_ms``, on its
+  acknowledgement of the end of audio, from its own state and measured decode
+  speed) replaces that guess, from the first utterance on: its word (times
+  ``hedge_due_factor``) plus ``hedge_due_slack_s``, or once learned its p95 over
+  its word plus the margin (never under that slack).
 """
 
 from __future__ import annotations
@@ -82,15 +87,20 @@ class TierTimes:
             rtt = self._srtt_s or 0.0
         return max(cfg.stall_floor_s, cfg.progress_interval_ms / 1000.0 + cfg.stall_rtts * rtt)
 
-    def hedge_after_s(self, decode_left_s: float) -> float:
+    def hedge_after_s(self, decode_left_s: float, told: bool = False) -> float:
         """How long after end of audio a final may take before the next tier is
-        started, s, when its decode was expected to take ``decode_left_s`` more (s)."""
+        started, s, when its decode was expected to take ``decode_left_s`` more (s);
+        ``told``: the tier said so itself (``Progress.final_due_ms``), so the device
+        need not guess its speed: ``hedge_due_slack_s`` stands for the prior and the floor."""
         cfg = self._cfg
         with self._lock:
             history = list(self._excess_s)
-        base = cfg.hedge_prior_s
+        if told:  # a decode still to run may take longer than the tier thought (a load spike)
+            decode_left_s *= cfg.hedge_due_factor
+        floor = cfg.hedge_due_slack_s if told else cfg.hedge_floor_s
+        base = cfg.hedge_due_slack_s if told else cfg.hedge_prior_s
         if len(history) >= HISTORY_MIN:
-            base = max(cfg.hedge_floor_s, float(np.percentile(history, 95)) + cfg.hedge_margin_s)
+            base = max(floor, float(np.percentile(history, 95)) + cfg.hedge_margin_s)
         return base + decode_left_s
 
 

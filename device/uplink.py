@@ -37,7 +37,7 @@ from device.health import EndpointHealth
 from device.hedge import TierTimes, decode_left_s
 from protos.v1 import assistant_pb2 as pb
 from common import codec as audio_codec
-from common.audio import SAMPLE_RATE
+from common.audio import DECAY_SAMPLES, SAMPLE_RATE, tail_holds_sound
 from common.contract import CLIENT_OPTIONS, ENCODING_OF_CODEC
 from common.nlu import Intent
 from common.security import TOKEN_HEADER, channel_credentials, check_plaintext
@@ -183,6 +183,8 @@ class UplinkStream:
         """Hints up to this one were withdrawn (SPEECH_RESUMED followed them)."""
         self.on_provisional: Callable[[RemoteProvisional], None] | None = None
         """Gets each provisional result a tier sends (see :meth:`Uplink.open`)."""
+        self._raw: list[np.ndarray] = []
+        """The samples themselves (``hint_stands``)."""
         self._encoder = audio_codec.encoder(uplink.cfg.codec)
         self._encoder_lock = threading.Lock()
         self.interim = ""
@@ -217,6 +219,7 @@ class UplinkStream:
         """Encode ``int16[n]`` at 16 kHz with the uplink's codec and queue it for
         the current tier (and keep it for the next)."""
         with self._encoder_lock:
+            self._raw.append(samples)
             for i in range(0, len(samples), RESEND_CHUNK_SAMPLES):
                 piece = samples[i:i + RESEND_CHUNK_SAMPLES]
                 self._samples += len(piece)
@@ -254,6 +257,18 @@ class UplinkStream:
             self._items.append(item)
             self._offsets_ms.append(self._samples * 1000.0 / SAMPLE_RATE)
             self._cond.notify_all()
+
+    def hint_stands(self) -> bool:
+        """After end of audio: the standing SPEECH_END hint covers the utterance by the
+        tier's own test (only silence after it, ``common.audio.tail_holds_sound``), so
+        a tier's early decode of it is its final. A tier that gets the utterance only
+        now is then told of the pause; otherwise not, so that it decodes everything
+        once rather than the early part and then everything again, at once."""
+        if self._speech_end_samples is None:
+            return False
+        with self._encoder_lock:
+            audio = np.concatenate(self._raw) if self._raw else np.zeros(0, np.int16)
+        return not tail_holds_sound(audio, self._speech_end_samples + DECAY_SAMPLES)
 
     def decode_left_s(self) -> float:
         """How long the tier's decode should still take at end of audio, s (``device.hedge.decode_left_s``)."""

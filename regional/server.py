@@ -29,6 +29,7 @@ from common.security import TokenInterceptor, check_plaintext, server_credential
 from common.tracing import make_provider
 from regional import skills, wyoming
 from regional.config import ServerConfig
+from regional.faults import FaultyService
 from regional.service import AssistantService
 
 log = logging.getLogger("proxima.serve")
@@ -56,8 +57,8 @@ async def serve(cfg: ServerConfig, out: IO[str] = sys.stdout, trace_file: IO[str
         wyoming.check_host(cfg.host, cfg.insecure)
     provider, _ = make_provider(f"proxima-{cfg.tier}", trace_file, otlp_endpoint)
     tracer = provider.get_tracer("proxima.regional")
-    service = AssistantService(cfg.tier, tracer, cfg.decode_workers, cfg.fault,
-                               cfg.max_streams, cfg.idle_timeout_s, cfg.interim_every_s)
+    args = (cfg.tier, tracer, cfg.decode_workers, cfg.max_streams, cfg.idle_timeout_s, cfg.interim_every_s)
+    service = AssistantService(*args) if cfg.fault is None else FaultyService(*args, fault=cfg.fault)
     metrics_port = _serve_metrics(cfg, service)  # before the gRPC server exists, so a failure leaves nothing running
     health_servicer = health.aio.HealthServicer()
     server, port = _bind(cfg, service, health_servicer, credentials)

@@ -9,7 +9,10 @@ on the config, at that interval while it reads audio, and when it reads the
 end of audio, so the device tells a live tier from a stalled one within a
 few hundred ms. One that asks for provisional results
 (``StreamConfig.provisional_results``) gets one for each SPEECH_END hint whose
-early decode stands (``regional.provisional``).
+early decode stands (``regional.provisional``). The acknowledgement of the
+end of audio also says when the final is due (``Progress.final_due_ms``), from
+the decode still to run at this tier's own measured decode speed (:class:`DecodeSpeed`), so a device that never saw the
+tier before can tell a late final from a decode still running.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
 
 import grpc
 from opentelemetry import trace
@@ -32,7 +36,8 @@ from common.audio import SAMPLE_RATE
 from common.contract import CODEC_OF_ENCODING, MAX_AUDIO_S, MAX_CHUNK_BYTES
 from common.nlu import COMMANDS, IntentParser
 from common.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
-from regional.config import Fault, ServerConfig
+from regional.config import ServerConfig
+from regional.decode_speed import DecodeSpeed, TimedTranscriber
 from regional.metrics import TierMetrics
 from regional import provisional
 from regional.streaming import DecodeSlots, UtteranceAudio
@@ -52,14 +57,13 @@ class AssistantService(pb_grpc.AssistantServicer):
         transcriber: a loaded model; None until warm-up ends (calls get UNAVAILABLE).
         tracer: OpenTelemetry tracer for the ``<tier>.asr|nlu|skill`` spans.
         decode_workers: decodes run in a pool this size, off the event loop.
-        fault: fault injection for tests (``regional.config.Fault``); None: none.
         max_streams: streams served at once; one more gets RESOURCE_EXHAUSTED at
             once (the device then tries the next tier) rather than a queue.
         idle_timeout_s: a stream silent this long is ended, s.
         interim_every_s: audio between interim decodes, s; 0: no interim results.
     """
 
-    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2, fault: Fault | None = None,
+    def __init__(self, tier: str, tracer: trace.Tracer, decode_workers: int = 2,
                  max_streams: int = 8, idle_timeout_s: float = ServerConfig.idle_timeout_s,
                  interim_every_s: float = ServerConfig.interim_every_s) -> None:
         self.tier = tier
@@ -68,20 +72,21 @@ class AssistantService(pb_grpc.AssistantServicer):
         self.idle_timeout_s = idle_timeout_s
         self.active_streams = 0
         """Streams being served now (the event loop is single-threaded, so a plain int)."""
-        self.fault = fault.kind if fault else ""
-        self.fault_arg = fault.value if fault else 0.0
         self.transcriber: Transcriber | None = None
         self.parser = IntentParser([COMMANDS, TEMPLATES])
         self._tracer = tracer
         self._pool = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix=f"{tier}-asr")
         self._slots = DecodeSlots(decode_workers)
         self.interim_every_s = interim_every_s
+        self.speed = DecodeSpeed()
+        """This tier's recent decode times (for ``Progress.final_due_ms``)."""
 
     def utterance_audio(self, on_interim) -> UtteranceAudio:
         """A new utterance on this tier's model and decode pool: the one decoding
         path of every front (gRPC here, Wyoming in ``regional.wyoming``).
         ``on_interim(text)`` gets each newly stable interim text, on the event loop."""
-        return UtteranceAudio(self.transcriber, self._pool, self._slots, on_interim, self.interim_every_s)
+        return UtteranceAudio(TimedTranscriber(self.transcriber, self.speed), self._pool, self._slots, on_interim,
+                              self.interim_every_s)
 
     async def Converse(self, request_iterator, context: grpc.aio.ServicerContext):
         if self.active_streams >= self.max_streams:
@@ -152,10 +157,6 @@ class AssistantService(pb_grpc.AssistantServicer):
             return
         utterance = stream.utterance
 
-        if self.fault == "never-reply":
-            await asyncio.Event().wait()
-        if self.fault == "delay-ms":
-            await asyncio.sleep(self.fault_arg / 1000.0)
         timings: list[pb.StageTiming] = []
 
         with self._stage(f"{self.tier}.asr", parent, ms, timings) as span:
@@ -202,10 +203,6 @@ class AssistantService(pb_grpc.AssistantServicer):
             yield pb.ConverseResponse(utterance_id=uid, tier=self.tier, sent_ms=ms(),
                                       progress=pb.Progress(received_ms=0.0))
 
-        if self.fault == "stop-reading":
-            await asyncio.sleep(max(0.0, self.fault_arg - ms() / 1000.0))
-            await asyncio.Event().wait()  # never reads again; the client's deadline ends the call
-
         # Interim results (and progress) go out while the reader still takes audio in.
         outbox: asyncio.Queue = asyncio.Queue()
         utterance = self.utterance_audio(lambda text: outbox.put_nowait(pb.ConverseResponse(
@@ -219,14 +216,10 @@ class AssistantService(pb_grpc.AssistantServicer):
         reader = asyncio.create_task(self._read(request_iterator, utterance, outbox, decoder))
         ticker = asyncio.create_task(_tick(outbox, interval_s)) if interval_s else None
         try:
-            while (item := await outbox.get()) != "end":
-                if item == "cancel":
-                    self._record_cancel(stream, "message")
-                    stream.cancelled = True
-                    return
-                if isinstance(item, tuple):  # (status, message) from the reader
-                    await context.abort(*item)
-                if item == "progress":
+            while not isinstance(item := await outbox.get(), _ReadEnd):
+                if isinstance(item, _ReadFailed):
+                    await context.abort(item.code, item.message)
+                if item is _PROGRESS_DUE:
                     item = pb.ConverseResponse(utterance_id=uid, tier=self.tier)
                 if interval_s:  # read at send time, so the figure is never older than the message
                     item.progress.received_ms = stream.audio_ms()
@@ -236,15 +229,20 @@ class AssistantService(pb_grpc.AssistantServicer):
             reader.cancel()
             if ticker is not None:
                 ticker.cancel()
+        if item.cancelled:
+            self._record_cancel(stream, "message")
+            stream.cancelled = True
+            return
         if interval_s:  # every sample is in: the device stops counting unacknowledged audio
+            due_ms = utterance.final_left_s(self.speed.decode_s) * 1000.0
             yield pb.ConverseResponse(utterance_id=uid, tier=self.tier, sent_ms=ms(),
-                                      progress=pb.Progress(received_ms=stream.audio_ms()))
+                                      progress=pb.Progress(received_ms=stream.audio_ms(), final_due_ms=due_ms))
 
     async def _read(self, request_iterator, utterance: UtteranceAudio, outbox: asyncio.Queue,
                     decoder: codec.Decoder) -> None:
         """Takes the stream's requests after the config, decoding audio with
-        ``decoder``; ends by putting "end", "cancel" or a (status, message) for
-        the handler into ``outbox``."""
+        ``decoder``; ends by putting a :class:`_ReadEnd` (end of audio, or the
+        client's Cancel) or a :class:`_ReadFailed` into ``outbox``."""
         try:
             while (msg := await self._next(request_iterator)) is not None:
                 kind = msg.WhichOneof("message")
@@ -264,18 +262,18 @@ class AssistantService(pb_grpc.AssistantServicer):
                 elif kind == "end_of_audio":
                     break
                 elif kind == "cancel":
-                    outbox.put_nowait("cancel")
+                    outbox.put_nowait(_ReadEnd(cancelled=True))
                     return
                 else:
                     raise _Refused(f"unexpected {kind} after the first message: only audio, vad, end_of_audio "
                                    "or cancel may follow the config")
             if len(tail := decoder.flush()):
                 utterance.add(tail)
-            outbox.put_nowait("end")
+            outbox.put_nowait(_ReadEnd())
         except _Refused as refused:
-            outbox.put_nowait((grpc.StatusCode.INVALID_ARGUMENT, str(refused)))
+            outbox.put_nowait(_ReadFailed(grpc.StatusCode.INVALID_ARGUMENT, str(refused)))
         except _Idle as idle:
-            outbox.put_nowait((grpc.StatusCode.DEADLINE_EXCEEDED, str(idle)))
+            outbox.put_nowait(_ReadFailed(grpc.StatusCode.DEADLINE_EXCEEDED, str(idle)))
 
     async def _check_config(self, config: pb.StreamConfig | None, context) -> None:
         if config is None:
@@ -316,7 +314,27 @@ async def _tick(outbox: asyncio.Queue, interval_s: float) -> None:
     steady clock: acknowledgements keep coming while no interim result does."""
     while True:
         await asyncio.sleep(interval_s)
-        outbox.put_nowait("progress")
+        outbox.put_nowait(_PROGRESS_DUE)
+
+
+# What the stream's outbox carries besides responses (interim results, provisional results):
+@dataclass(frozen=True)
+class _ReadEnd:
+    """The reader is done: at end of audio, or (``cancelled``) at the client's Cancel."""
+
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class _ReadFailed:
+    """The reader refused the stream: the status and message to abort it with."""
+
+    code: grpc.StatusCode
+    message: str
+
+
+_PROGRESS_DUE = object()
+"""The ticker's turn: a Progress acknowledgement is due."""
 
 
 @dataclass

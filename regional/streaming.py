@@ -6,7 +6,8 @@ arrives, and a final decode started early when the device reports a pause.
   Interim text is stabilised with LocalAgreement-2 (Macháček, Dabre and Bojar,
   "Turning Whisper into Real-Time Transcription System", 2023): a word is
   shown once two consecutive decodes agree on it and everything before it, so
-  interim text only grows and never flickers.
+  interim text only grows and never flickers. A chunk that itself holds that
+  much audio (a resend after a failover or a hedge) starts none.
 - **Speculative final.** A SPEECH_END hint from the device starts the final
   decode of the audio so far at once, while the device waits out its hangover.
   SPEECH_RESUMED discards it. At end of audio a speculation still standing is
@@ -22,6 +23,7 @@ arrives, and a final decode started early when the device reports a pause.
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import Executor
 from typing import Callable
 
@@ -93,6 +95,8 @@ class UtteranceAudio:
         self._interim_at = 0
         self._speculation: asyncio.Future | None = None
         self._speculated_at = 0
+        self._speculation_t = 0.0
+        """``time.perf_counter()`` when the standing speculation was started."""
         self.speculated = False
         """True when the final result came from a decode started at a pause."""
         self.redecoded = False
@@ -103,7 +107,10 @@ class UtteranceAudio:
         """Append ``int16[n]``; may start an interim decode."""
         self._chunks.append(chunk)
         self.samples += len(chunk)
-        due = self._interim_every and self.samples - self._interim_at >= self._interim_every
+        # A chunk that itself holds an interim's worth is a resend (a hedge or a failover
+        # replaying the kept audio at once): its interim decode would only slow the final's.
+        due = (self._interim_every and self.samples - self._interim_at >= self._interim_every
+               and len(chunk) < self._interim_every)
         if due and self._interim is None and self._slots.busy < self._slots.workers:
             self._interim_at = self.samples
             self._interim = self._decode(self.audio())
@@ -114,6 +121,7 @@ class UtteranceAudio:
         self.hints += 1
         if self._speculation is None:
             self._speculated_at = self.samples
+            self._speculation_t = time.perf_counter()
             self._speculation = self._decode(self.audio())
             self._speculation.add_done_callback(
                 lambda future, hint=self.hints, at=self.samples: self._speculation_done(future, hint, at))
@@ -143,6 +151,22 @@ class UtteranceAudio:
             # then the words up to the pause are better than none.
             return whole if whole.text or not early.text else early
         return await self._decode(self.audio())
+
+    def final_left_s(self, decode_s: Callable[[float], float]) -> float:
+        """At end of audio: how long :meth:`final` should still take, s, when a decode
+        of ``a`` s of audio takes ``decode_s(a)`` s: nothing when the standing
+        speculation is done and only silence followed it; the rest of it while it
+        runs; else a decode of everything. A decode that must queue (more decodes in
+        flight than workers) is scaled by the queue."""
+        spec = self._speculation
+        if spec is None or tail_holds_sound(self.audio(), self._speculated_at + DECAY_SAMPLES):
+            queue = max(1.0, (self._slots.busy + 1) / self._slots.workers)
+            return decode_s(self.samples / SAMPLE_RATE) * queue
+        if spec.done():
+            return 0.0
+        queue = max(1.0, self._slots.busy / self._slots.workers)
+        took = decode_s(self._speculated_at / SAMPLE_RATE) * queue
+        return max(0.0, self._speculation_t + took - time.perf_counter())
 
     def _decode(self, audio: np.ndarray) -> asyncio.Future:
         loop = asyncio.get_running_loop()

@@ -138,10 +138,12 @@ class Provisional(_message.Message):
     def __init__(self, hint: _Optional[int] = ..., audio_ms: _Optional[float] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("received_ms",)
+    __slots__ = ("received_ms", "final_due_ms")
     RECEIVED_MS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_DUE_MS_FIELD_NUMBER: _ClassVar[int]
     received_ms: float
-    def __init__(self, received_ms: _Optional[float] = ...) -> None: ...
+    final_due_ms: float
+    def __init__(self, received_ms: _Optional[float] = ..., final_due_ms: _Optional[float] = ...) -> None: ...
 
 class Transcript(_message.Message):
     __slots__ = ("text", "is_final", "confidence")

@@ -16,7 +16,9 @@ what the device waits for, not the decoder's own speed (``bench asr`` has that).
 (``device.hedge``: "stalled", no acknowledgement within the stall bound;
 "late", no final within the hedge deadline after end of audio), judged as a
 device that has not seen this tier before (no history: the floor and the
-expected decode only); the tier is healthy, so every one is a false hedge.
+expected decode only, or the tier's own ``final_due_ms`` and the slack); the
+tier is healthy, so every one is a false hedge. ``over_due_ms`` is how much later
+than the tier said the final came, p50/p95 (negative: sooner), ms.
 
 ``--replicas R`` (R >= 2) measures scale-out instead (``proxima.bench.replicas``):
 R regional tiers behind one load-balanced target, N streams through the
@@ -70,15 +72,19 @@ def _stream(address: str, clip: Clip, out: list, i: int) -> None:
                     if not times.sends_progress:
                         times.observe_rtt(time.monotonic() - opened)
                     acks.ack(r.progress.received_ms)
+                    if r.progress.HasField("final_due_ms"):
+                        sent["due"] = time.monotonic() + r.progress.final_due_ms / 1000.0
                 check_stall()
                 responses.append(r)
         final = responses[-1]
         asr = next(t.duration_ms for t in final.timings if t.name.endswith(".asr"))
         now = time.monotonic()
-        left = decode_left_s(cfg.hedge_rtf, len(audio), speech_end, sent["speech_end"], sent["end"])
-        cause = "stalled" if stalled else "late" if now - sent["end"] > times.hedge_after_s(left) else None
+        told = "due" in sent  # the tier said when its final was due (device.attempt.Attempt.decode_left)
+        left = (max(0.0, sent["due"] - sent["end"]) if told
+                else decode_left_s(cfg.hedge_rtf, len(audio), speech_end, sent["speech_end"], sent["end"]))
+        cause = "stalled" if stalled else "late" if now - sent["end"] > times.hedge_after_s(left, told) else None
         out[i] = ((now - sent["speech_end"]) * 1000.0, asr / (len(audio) * 1000.0 / SAMPLE_RATE),
-                  (now - sent["end"]) * 1000.0, cause)
+                  (now - sent["end"]) * 1000.0, cause, (now - sent["end"] - left) * 1000.0 if told else None)
     except grpc.RpcError:
         out[i] = None
 
@@ -104,5 +110,6 @@ def run(opts: BenchOptions, streams: int = 6, replicas: int | None = None, max_c
                            "speech_end_to_final_ms": percentiles([d[0] for d in done]),
                            "end_of_audio_to_final_ms": percentiles([d[2] for d in done]),
                            "rtf": round(float(np.mean([d[1] for d in done])), 3) if done else None,
-                           "would_hedge": dict(Counter(d[3] for d in done if d[3] is not None))})
+                           "would_hedge": dict(Counter(d[3] for d in done if d[3] is not None)),
+                           "over_due_ms": percentiles([d[4] for d in done if d[4] is not None])})
     return {"load": report}

@@ -9,13 +9,14 @@ import io
 import json
 import os
 import signal
-import time
 
 import pytest
 
 from conftest import AUSTEN_0880, SAMPLES, WAKE_MYCROFT, corpus, replay_inflicting, run_files
 from device.config import DeviceConfig, UplinkConfig
+from device.attempt import standing_hints
 from device.hedge import HISTORY_MIN, AckTracker, TierTimes
+from protos.v1 import assistant_pb2 as pb
 from device.pipeline import Pipeline
 from proxima.tiers import TierProcess
 
@@ -103,6 +104,39 @@ def test_stall_bound_and_hedge_deadline_follow_the_tier():
     for _ in range(HISTORY_MIN):
         times.observe_final(1.5, 0.0)  # then slower: its p95 and the margin
     assert times.hedge_after_s(0.0) == pytest.approx(1.5 + cfg.hedge_margin_s)
+
+
+def test_a_tier_that_says_when_its_final_is_due_is_held_to_its_word():
+    """From the first utterance (no history): its word plus the slack, not the prior;
+    after a few finals its learned p95 over its word, never under the slack."""
+    cfg = UplinkConfig()
+    times = TierTimes(cfg)
+    assert times.hedge_after_s(0.0, told=True) == cfg.hedge_due_slack_s < cfg.hedge_prior_s
+    assert times.hedge_after_s(0.4, told=True) == pytest.approx(0.4 * cfg.hedge_due_factor + cfg.hedge_due_slack_s)
+    for _ in range(HISTORY_MIN):
+        times.observe_final(0.01, 0.0)
+    assert times.hedge_after_s(0.0, told=True) == cfg.hedge_due_slack_s
+    for _ in range(HISTORY_MIN):
+        times.observe_final(1.0, 0.2)  # it keeps coming 0.8 s after its word
+    assert times.hedge_after_s(0.2, told=True) == pytest.approx(0.2 * cfg.hedge_due_factor + 0.8 + cfg.hedge_margin_s)
+
+
+def _vad(kind):
+    return pb.ConverseRequest(vad=pb.VadEvent(kind=kind))
+
+
+def test_a_resend_carries_only_the_pause_still_standing():
+    """Kept audio replayed at once: a pause that speech resumed after is no hint (each
+    would start a decode of everything on the new tier); the last, standing one is."""
+    end, resumed = pb.VadEvent.SPEECH_END, pb.VadEvent.SPEECH_RESUMED
+    items = [b"a", _vad(end), b"b", _vad(resumed), b"c", _vad(end), b"d", _vad(resumed), b"e", _vad(end), b"f"]
+    kept = standing_hints(items)
+    assert [i if isinstance(i, bytes) else i.vad.kind for i in kept] == [b"a", b"b", b"c", b"d", b"e", end, b"f"]
+    # Live, a withdrawal whose pause went out in an earlier batch still goes out.
+    assert [i.vad.kind for i in standing_hints([_vad(resumed)])] == [resumed]
+    assert standing_hints([b"x", b"y"]) == [b"x", b"y"]
+    # Sound came after the last pause: the new tier decodes everything, once.
+    assert [i for i in standing_hints(items, drop_standing=True) if not isinstance(i, bytes)] == []
 
 
 def test_an_acknowledgement_before_the_send_is_recorded_leaves_nothing_waiting():

@@ -9,11 +9,14 @@ import grpc
 import pytest
 
 from conftest import AUSTEN_0880, corpus
+from device.config import UplinkConfig
+from device.hedge import TierTimes
 from device.source import read_audio
 from common.contract import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from common.audio import FRAME_SAMPLES, SAMPLE_RATE, to_bytes
+from regional.decode_speed import DecodeSpeed
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +71,31 @@ def test_interval_is_clamped(channel):
     responses, _ = realtime_stream(channel, 1)
     acks = [r for _, r in responses if r.HasField("progress")]
     assert 10 <= len(acks) <= 30, len(acks)
+
+
+def test_the_end_of_audio_acknowledgement_says_when_the_final_is_due(channel):
+    """Only the last Progress carries final_due_ms; with no SPEECH_END hint the tier
+    decodes everything at end of audio, so it promises some time, not an age."""
+    responses, _ = realtime_stream(channel, 250)
+    acks = [(t, r.progress) for t, r in responses if r.HasField("progress")]
+    assert [p.HasField("final_due_ms") for _, p in acks] == [False] * (len(acks) - 1) + [True]
+    last_at, last = acks[-1]
+    final_at = responses[-1][0]
+    assert 0.0 < last.final_due_ms < 2000.0, last.final_due_ms
+    # The tier's word held: a device that never saw it would not have hedged (its
+    # deadline runs from end of audio, a little before this acknowledgement left).
+    times = TierTimes(UplinkConfig())
+    after = times.hedge_after_s(last.final_due_ms / 1000.0, told=True)
+    assert final_at - last_at < after, (final_at - last_at, last.final_due_ms, after)
+
+
+def test_decode_speed_fits_its_own_decodes():
+    speed = DecodeSpeed()
+    assert speed.decode_s(5.0) == pytest.approx(DecodeSpeed.PRIOR_RTF * 5.0), "nothing measured yet"
+    speed.observe(0.1, 1.0)
+    assert speed.decode_s(4.0) == pytest.approx(0.4), "one length: its time per audio s"
+    for audio_s in (2.0, 3.0, 4.0):  # 50 ms fixed plus 50 ms per audio s
+        speed.observe(0.05 + 0.05 * audio_s, audio_s)
+    assert speed.decode_s(7.0) == pytest.approx(0.05 + 0.05 * 7.0, abs=0.01), "the line through them, not the 1 s ratio"
+    speed.observe(0.5, 2.0)  # one slow decode raises the estimate by what it took over the line
+    assert speed.decode_s(7.0) > 0.05 + 0.05 * 7.0 + 0.2
