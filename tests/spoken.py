@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import wave
-from pathlib import Path
 
 import numpy as np
 import soxr
@@ -31,13 +29,3 @@ def spoken(text: str) -> np.ndarray:
 
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE), np.int16)
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    """``samples`` (int16, 16 kHz mono) as a WAV file at ``path``."""
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(samples.astype("<i2").tobytes())
-    return path
