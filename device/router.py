@@ -151,10 +151,7 @@ class Router:
         on a copy); nothing is carried out."""
         reply = result.reply
         if result.intent is not None and result.intent.name in LocalSkills.HANDLED:
-            try:
-                reply = self.skills.preview(result.intent)
-            except ValueError:
-                reply = None
+            reply = self._foresee(result.intent)
         with utt.lock:
             self.provisionals["received"] += 1
             if utt.finished or utt.stream is None or not utt.stream.stands(result.hint):
@@ -175,8 +172,19 @@ class Router:
         early = utt.speculation
         if early is None or not early.done() or early.exception() is not None:
             return False
-        intent, _ = early.result()
+        return self._confident(early.result()[0])
+
+    def _confident(self, intent: Intent | None) -> bool:
+        """A local intent the device acts on itself (``local_min_confidence``)."""
         return intent is not None and intent.confidence >= self.cfg.local_min_confidence
+
+    def _foresee(self, intent: Intent) -> str | None:
+        """The reply a device command would get now, without acting (``LocalSkills.preview``);
+        None when it cannot be foreseen."""
+        try:
+            return self.skills.preview(intent)
+        except ValueError:
+            return None
 
     def _drop(self, reply: str) -> None:
         self.provisionals["discarded"] += 1
@@ -192,7 +200,7 @@ class Router:
         if not wait and not utt.speculation.done():
             return EarlyResult(ready=False)
         intent, transcript = utt.speculation.result()
-        return EarlyResult(True, transcript, intent is not None and intent.confidence >= self.cfg.local_min_confidence)
+        return EarlyResult(True, transcript, self._confident(intent))
 
     def finish(self, utt: Utterance, ep: Endpoint) -> UtteranceResult:
         """Decide and answer at the endpoint; returns the utterance's result."""
@@ -254,7 +262,7 @@ class Router:
                     local_intent, transcript = whole_intent, whole
         elif self.local is not None and self.cfg.policy != "remote-only":
             local_intent, transcript = self._run_local(utt, audio)
-        confident = local_intent is not None and local_intent.confidence >= self.cfg.local_min_confidence
+        confident = self._confident(local_intent)
         remote, error = None, None
         if confident or self.cfg.policy == "local-only" or self.uplink is None:
             if utt.stream is not None:
@@ -300,13 +308,8 @@ class Router:
         """The local path at a pause; a confident command's reply, foreseen without
         acting, starts synthesizing at once, so it is ready when the turn ends."""
         intent, text = self._run_local(utt, audio)
-        if self.tts is not None and intent is not None and intent.confidence >= self.cfg.local_min_confidence:
-            try:
-                foreseen = self.skills.preview(intent)
-            except ValueError:
-                foreseen = None
-            if foreseen:
-                self.tts.prepare(foreseen)
+        if self.tts is not None and self._confident(intent) and (foreseen := self._foresee(intent)):
+            self.tts.prepare(foreseen)
         return intent, text
 
     def _open_stream(self, utt: Utterance) -> UplinkStream:
