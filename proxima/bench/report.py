@@ -35,7 +35,8 @@ SETTINGS: dict[str, tuple[dict, dict, str]] = {
     "local": ({"limit": 1}, {}, "one clip of each set"),
     "faults": ({"limit": 1}, {}, "one clip per fault (each fault starts its own regional process)"),
     "load": ({}, {"streams": 4}, "up to 4 concurrent streams"),
-    "noise": ({"limit": 6}, {}, "6 speech clips in each noise and setting"),
+    "noise": ({"limit": 6}, {}, "6 speech clips (the 5 commands first) and every wake word positive, "
+                                 "in each noise and setting"),
     "wyoming": ({}, {"clips": ["wyoming-faster-whisper/tests/living_room_light_en.wav",
                                "wyoming-faster-whisper/tests/turn_on_the_living_room_lamp.wav",
                                "pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"]},
