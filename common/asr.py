@@ -103,18 +103,20 @@ class Transcriber:
         self._prompt = m.get_prompt(self._tokenizer, [], without_timestamps=True)
         self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
 
-    def transcribe(self, audio: np.ndarray) -> AsrResult:
-        """Transcribe ``int16[n]`` at 16 kHz mono; ``""`` for silence or noise."""
+    def transcribe(self, audio: np.ndarray, beam_size: int | None = None) -> AsrResult:
+        """Transcribe ``int16[n]`` at 16 kHz mono; ``""`` for silence or noise.
+        ``beam_size``: this decode's beam instead of ``options.beam_size`` (1: greedy)."""
         start = time.perf_counter()
+        beam = beam_size or self.options.beam_size
         samples = int16_to_float32(audio)
         if self.options.vad_filter and len(samples):
             samples = self._speech_only(samples)
         if not len(samples):
             text, logprob = "", None
         elif len(samples) <= SHORT_WINDOW_MAX_S * SAMPLE_RATE:
-            text, logprob = self._decode_short(samples)
+            text, logprob = self._decode_short(samples, beam)
         else:
-            text, logprob = self._decode_long(samples)
+            text, logprob = self._decode_long(samples, beam)
         confidence = min(1.0, math.exp(logprob)) if text and logprob is not None else 0.0
         return AsrResult(text=text, confidence=confidence, audio_ms=samples_to_ms(len(audio)),
                          decode_ms=(time.perf_counter() - start) * 1000.0)
@@ -126,7 +128,7 @@ class Transcriber:
         chunks, _ = collect_chunks(samples, get_speech_timestamps(samples))
         return np.concatenate(chunks) if chunks and any(len(c) for c in chunks) else np.zeros(0, np.float32)
 
-    def _decode_short(self, samples: np.ndarray) -> tuple[str, float | None]:
+    def _decode_short(self, samples: np.ndarray, beam: int) -> tuple[str, float | None]:
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.transcribe import get_compression_ratio
 
@@ -142,7 +144,7 @@ class Transcriber:
         frames_per_s = SAMPLE_RATE / m.feature_extractor.hop_length
         window = int(max(SHORT_WINDOW_MIN_S * frames_per_s, features.shape[-1]))
         encoded = m.encode(pad_or_trim(features, window))
-        result = m.model.generate(encoded, [self._prompt], beam_size=opts.beam_size, max_length=MAX_NEW_TOKENS,
+        result = m.model.generate(encoded, [self._prompt], beam_size=beam, max_length=MAX_NEW_TOKENS,
                                   return_scores=True, return_no_speech_prob=True, suppress_blank=True,
                                   suppress_tokens=self._suppress)[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
@@ -156,8 +158,8 @@ class Transcriber:
             return "", None  # a repetition loop, not speech
         return text, avg_logprob
 
-    def _decode_long(self, samples: np.ndarray) -> tuple[str, float | None]:
-        opts = {k: v for k, v in asdict(self.options).items() if k != "vad_filter"}
+    def _decode_long(self, samples: np.ndarray, beam: int) -> tuple[str, float | None]:
+        opts = {k: v for k, v in asdict(self.options).items() if k != "vad_filter"} | {"beam_size": beam}
         segments, _info = self._model.transcribe(samples, **opts)
         texts, logprobs = [], []
         for seg in segments:

@@ -167,9 +167,22 @@ class Attempt:
         return RemoteResult(tier=final.tier or self.tier, transcript=final.transcript.text, intent=intent,
                             reply=final.reply.text, trace_id=final.trace_id, spans=spans)
 
+    def config(self) -> pb.StreamConfig:
+        """The stream's config for this tier: a stream that starts once the user has
+        stopped speaking (a hedge, or a failover after end of audio) asks for the
+        tier's fastest decode (``UplinkConfig.latency_first``): the tier decodes
+        the whole utterance from scratch while the user waits."""
+        config = self.stream._config
+        waiting = self.hedge or self.started_after_end
+        if waiting and self.stream._up.cfg.latency_first:
+            config = pb.StreamConfig()
+            config.CopyFrom(self.stream._config)
+            config.latency_first = True
+        return config
+
     def _requests(self) -> Iterator[pb.ConverseRequest]:
         s = self.stream
-        yield pb.ConverseRequest(config=s._config)
+        yield pb.ConverseRequest(config=self.config())
         sent = 0
         while True:
             with s._cond:

@@ -174,6 +174,10 @@ class UplinkConfig:
     times over in its hedge deadline: its estimate is of a decode under the load it has
     now, and a spike can stretch it. A decode already done (the usual case once the early
     decode of a SPEECH_END hint ran during the pause) is 0 however stretched."""
+    latency_first: bool = True
+    """A stream that starts after end of audio (a hedge, or a failover then) asks its tier
+    for the fastest decode (``StreamConfig.latency_first``: greedy, not the cloud's beam 5):
+    that tier decodes the whole utterance while the user waits. False: its own decoding."""
     hedge_margin_s: float = 0.25
     """Added to a tier's recent p95 from end of audio to final for its hedge deadline, s."""
     hedge_rtf: float = 0.25

@@ -147,6 +147,7 @@ class Failover:
         self.s.result_value = a.result
         self.up.health[a.address].record_success()
         self.s._span.set_attribute("proxima.tier", a.tier)
+        self.s._span.set_attribute("proxima.latency_first", a.config().latency_first)
         if a.hedge:
             self.s._span.set_attribute("proxima.hedge_won", True)
         for other in list(self.s._live):

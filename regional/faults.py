@@ -37,8 +37,8 @@ class FaultyService(AssistantService):
         async for response in super().Converse(request_iterator, context):
             yield response
 
-    def utterance_audio(self, on_interim) -> UtteranceAudio:
-        audio = super().utterance_audio(on_interim)
+    def utterance_audio(self, on_interim, latency_first: bool = False) -> UtteranceAudio:
+        audio = super().utterance_audio(on_interim, latency_first)
         if self.fault.kind in ("never-reply", "delay-ms"):
             final, fault = audio.final, self.fault
 

@@ -45,6 +45,11 @@ from regional.streaming import DecodeSlots, UtteranceAudio
 TEMPLATES = Path(__file__).parent / "intents" / "regional_en.yaml"
 log = logging.getLogger("proxima.tier")
 
+LATENCY_FIRST_BEAM = 1
+"""The beam of a stream that asks for the fastest decode (``StreamConfig.latency_first``):
+greedy. On the corpus clips of bench faults Whisper base greedy took 0.6 of beam 5's
+decode time with no more errors (``BENCHMARKS.md``, faults)."""
+
 PROTOCOL_ATTRIBUTE = "proxima.protocol"
 """Attribute of a tier's ``*.asr`` span: the front the audio came in by, "grpc" or "wyoming"."""
 
@@ -81,12 +86,14 @@ class AssistantService(pb_grpc.AssistantServicer):
         self.speed = DecodeSpeed()
         """This tier's recent decode times (for ``Progress.final_due_ms``)."""
 
-    def utterance_audio(self, on_interim) -> UtteranceAudio:
+    def utterance_audio(self, on_interim, latency_first: bool = False) -> UtteranceAudio:
         """A new utterance on this tier's model and decode pool: the one decoding
         path of every front (gRPC here, Wyoming in ``regional.wyoming``).
-        ``on_interim(text)`` gets each newly stable interim text, on the event loop."""
-        return UtteranceAudio(TimedTranscriber(self.transcriber, self.speed), self._pool, self._slots, on_interim,
-                              self.interim_every_s)
+        ``on_interim(text)`` gets each newly stable interim text, on the event loop.
+        ``latency_first`` (``StreamConfig.latency_first``): every decode greedy."""
+        beam = LATENCY_FIRST_BEAM if latency_first else None
+        return UtteranceAudio(TimedTranscriber(self.transcriber, self.speed, beam), self._pool, self._slots,
+                              on_interim, self.interim_every_s)
 
     async def Converse(self, request_iterator, context: grpc.aio.ServicerContext):
         if self.active_streams >= self.max_streams:
@@ -165,6 +172,7 @@ class AssistantService(pb_grpc.AssistantServicer):
             span.set_attribute("proxima.speculated", utterance.speculated)
             span.set_attribute("proxima.redecoded", utterance.redecoded)
             span.set_attribute(PROTOCOL_ATTRIBUTE, "grpc")
+            span.set_attribute("proxima.latency_first", config.latency_first)
             trace_id = trace_id_hex(span)
         with self._stage(f"{self.tier}.nlu", parent, ms, timings):
             intent = provisional.parse(stream.provisionals, asr, self.parser)
@@ -206,7 +214,7 @@ class AssistantService(pb_grpc.AssistantServicer):
         # Interim results (and progress) go out while the reader still takes audio in.
         outbox: asyncio.Queue = asyncio.Queue()
         utterance = self.utterance_audio(lambda text: outbox.put_nowait(pb.ConverseResponse(
-            utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))))
+            utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))), config.latency_first)
         stream.utterance = utterance
         if config.provisional_results:
             stream.provisionals = provisional.Provisionals(self.parser, self.tier, uid, config.device.time_zone,

@@ -22,7 +22,7 @@ class ConverseRequest(_message.Message):
     def __init__(self, config: _Optional[_Union[StreamConfig, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., end_of_audio: _Optional[_Union[EndOfAudio, _Mapping]] = ..., cancel: _Optional[_Union[Cancel, _Mapping]] = ..., vad: _Optional[_Union[VadEvent, _Mapping]] = ...) -> None: ...
 
 class StreamConfig(_message.Message):
-    __slots__ = ("utterance_id", "format", "language", "wake_word", "device", "device_transcript", "progress_interval_ms", "provisional_results")
+    __slots__ = ("utterance_id", "format", "language", "wake_word", "device", "device_transcript", "progress_interval_ms", "provisional_results", "latency_first")
     UTTERANCE_ID_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,7 @@ class StreamConfig(_message.Message):
     DEVICE_TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     PROVISIONAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_FIRST_FIELD_NUMBER: _ClassVar[int]
     utterance_id: str
     format: AudioFormat
     language: str
@@ -39,7 +40,8 @@ class StreamConfig(_message.Message):
     device_transcript: str
     progress_interval_ms: int
     provisional_results: bool
-    def __init__(self, utterance_id: _Optional[str] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ..., language: _Optional[str] = ..., wake_word: _Optional[str] = ..., device: _Optional[_Union[DeviceContext, _Mapping]] = ..., device_transcript: _Optional[str] = ..., progress_interval_ms: _Optional[int] = ..., provisional_results: _Optional[bool] = ...) -> None: ...
+    latency_first: bool
+    def __init__(self, utterance_id: _Optional[str] = ..., format: _Optional[_Union[AudioFormat, _Mapping]] = ..., language: _Optional[str] = ..., wake_word: _Optional[str] = ..., device: _Optional[_Union[DeviceContext, _Mapping]] = ..., device_transcript: _Optional[str] = ..., progress_interval_ms: _Optional[int] = ..., provisional_results: _Optional[bool] = ..., latency_first: _Optional[bool] = ...) -> None: ...
 
 class AudioFormat(_message.Message):
     __slots__ = ("sample_rate_hz", "channels", "encoding")

@@ -52,6 +52,7 @@ def test_frozen_tier_is_hedged_and_a_device_command_acts_once(tiers):
     assert attrs["proxima.hedged"] and attrs["proxima.hedge_cause"] == "stalled"
     assert (attrs["proxima.hedge_from"], attrs["proxima.hedge_to"], attrs["proxima.tier"]) == ("regional", "cloud", "cloud")
     assert attrs["proxima.hedge_won"]
+    assert attrs["proxima.latency_first"], "the cloud's hedge asked for its greedy decode"
 
 
 def test_healthy_tier_is_never_hedged(tiers):
@@ -71,6 +72,7 @@ def test_healthy_tier_is_never_hedged(tiers):
     assert times.sends_progress, "the tier acknowledged audio, so stall detection was armed"
     assert device.uplink.hedges == 0 and device.uplink.hedge_bytes == 0
     assert all(not s["attributes"].get("proxima.hedged") for s in uplink_spans(trace))
+    assert all(not s["attributes"]["proxima.latency_first"] for s in uplink_spans(trace)), "a healthy tier decodes its own way"
 
 
 def test_tier_that_sends_no_progress_still_answers(tiers):
