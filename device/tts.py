@@ -222,7 +222,7 @@ class Synthesizer:
         """``int16`` audio of each sentence (Piper yields one chunk per sentence; the first
         sentence in two, :func:`first_clause`), until ``stop`` is set."""
         head, rest = first_clause(text)
-        chunks = itertools.chain(*(self._voice.synthesize(t, self._config) for t in (head, rest) if t))
+        chunks = itertools.chain.from_iterable(self._voice.synthesize(t, self._config) for t in (head, rest) if t)
         while True:
             if stop is not None and stop.is_set():
                 return

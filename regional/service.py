@@ -47,8 +47,9 @@ log = logging.getLogger("proxima.tier")
 
 LATENCY_FIRST_BEAM = 1
 """The beam of a stream that asks for the fastest decode (``StreamConfig.latency_first``):
-greedy. On the corpus clips of bench faults Whisper base greedy took 0.6 of beam 5's
-decode time with no more errors (``BENCHMARKS.md``, faults)."""
+greedy. Whisper base (int8, 2 cores, idle, 2026-12-02) took 0.55-0.66 of beam 5's decode
+time: jfk.flac 350 against 631 ms, two Austen clips 200/317 and 265/415, the living-room
+command 159/242 (best of two each); of these only jfk.flac's text differed (a comma)."""
 
 PROTOCOL_ATTRIBUTE = "proxima.protocol"
 """Attribute of a tier's ``*.asr`` span: the front the audio came in by, "grpc" or "wyoming"."""
