@@ -49,6 +49,8 @@ class Attempt:
         self.error: grpc.RpcError | None = None
         self.bytes_sent = 0
         """Audio payload bytes handed to gRPC on this stream, bytes."""
+        self.provisional: pb.Provisional | None = None
+        """The latest provisional result the tier sent on this stream (``standing_answer``)."""
         self.final_due_at: float | None = None
         """``time.monotonic()`` by which the tier said its final would come
         (``Progress.final_due_ms`` on its acknowledgement of the end of audio); None
@@ -106,6 +108,22 @@ class Attempt:
             return max(0.0, self.final_due_at - end), True
         return self.stream.decode_left_s(), False
 
+    def standing_answer(self) -> RemoteResult | None:
+        """The tier's provisional result as its answer, when it may stand for a final
+        that is late: it answers the stream's latest SPEECH_END hint, no SPEECH_RESUMED
+        withdrew it, the audio has ended with only silence after that hint (by the test
+        the tier's final applies, ``UplinkStream.hint_stands``), and answering it acts
+        on nothing (``Provisional.acts`` false; unset, from an older tier, counts as
+        acting). The final would then be this very answer (``regional.provisional``).
+        None otherwise."""
+        p, s = self.provisional, self.stream
+        if (p is None or not p.HasField("acts") or p.acts or s.ended_at is None
+                or p.hint != s.hints or not s.stands(p.hint) or not s.hint_stands()):
+            return None
+        intent = Intent(p.intent.name, dict(p.intent.slots), p.intent.confidence) if p.HasField("intent") else None
+        return RemoteResult(tier=self.tier, transcript=p.transcript.text, intent=intent, reply=p.reply.text,
+                            trace_id="")
+
     # -- the call ------------------------------------------------------------------
     def _run(self) -> None:
         try:
@@ -143,6 +161,7 @@ class Attempt:
                 final = response
                 break
             if response.HasField("provisional"):  # no transcript: no interim result either
+                self.provisional = response.provisional
                 self.stream.provisional(response.provisional, response.tier or self.tier)
             if response.HasField("transcript"):  # a Progress alone is no interim result
                 self.stream.interim = response.transcript.text

@@ -68,9 +68,8 @@ class Failover:
                     self._win(a)
                     return
                 self._failed(a)
-            if not s._live:
+            if not s._live or self._watch():
                 return
-            self._watch()
 
     def _start(self, tier: str, address: str, hedge: bool) -> Attempt:
         a = Attempt(self.s, tier, address, self.up.times[address], hedge)
@@ -115,22 +114,27 @@ class Failover:
         health.record_failure()  # the target as a whole failed (every replica behind it, when balanced)
         self._start_next(hedge=False)
 
-    def _watch(self) -> None:
-        """Enforce each stream's fixed deadline; hedge a head that stalled or is late."""
+    def _watch(self) -> bool:
+        """Enforce each stream's fixed deadline; hedge a head that stalled or is late, or
+        take a late head's standing provisional result as its answer
+        (``Attempt.standing_answer``): True when that settled the utterance."""
         now = time.monotonic()
         for a in list(self.s._live):
             due = a.due()
             if due is not None and now > due and not a.timed_out:
                 a.stop(timed_out=True)
         head = self.head
-        if not self.up.cfg.hedge or head is None or head.hedged or head.done or head.timed_out or not self.queue:
-            return
+        if not self.up.cfg.hedge or head is None or head.hedged or head.done or head.timed_out:
+            return False
         cause = head.hedge_cause()
         if cause is None:
-            return
-        nxt = self._start_next(hedge=True)
+            return False
+        if cause.startswith("late") and (answer := head.standing_answer()) is not None:
+            self._provisional_answer(head, answer, cause)
+            return True
+        nxt = self._start_next(hedge=True) if self.queue else None
         if nxt is None:
-            return
+            return False
         head.hedged = True
         self.s.hedges += 1
         with self.up._sent_lock:
@@ -142,6 +146,19 @@ class Failover:
         span.set_attribute("proxima.hedge_from", head.tier)
         span.set_attribute("proxima.hedge_to", nxt.tier)
         span.set_attribute("proxima.hedge_detail", cause)
+        return False
+
+    def _provisional_answer(self, a: Attempt, answer, cause: str) -> None:
+        """``a`` is late, and its standing provisional result is the answer its final
+        would give: the user gets it now rather than after a hedge's decode from scratch."""
+        self.s.result_value = answer
+        self.s.errors.append(f"{a.tier} at {a.address}: provisional answer ({cause})")
+        self.up.health[a.address].record_failure()  # late: later utterances skip it until a probe finds it serving
+        span = self.s._span
+        span.set_attribute("proxima.tier", a.tier)
+        span.set_attribute("proxima.provisional_answer", True)
+        span.set_attribute("proxima.hedge_detail", cause)
+        self._stop_all()
 
     def _win(self, a: Attempt) -> None:
         self.s.result_value = a.result

@@ -81,7 +81,7 @@ class Provisionals:
         response = pb.ConverseResponse(utterance_id=self._uid, tier=self._tier, provisional=pb.Provisional(
             hint=hint, audio_ms=samples * 1000.0 / SAMPLE_RATE,
             transcript=pb.Transcript(text=asr.text, is_final=False, confidence=asr.confidence),
-            reply=pb.Reply(text=reply)))
+            reply=pb.Reply(text=reply), acts=self.latest.acts))
         if intent is not None:
             response.provisional.intent.CopyFrom(pb.Intent(name=intent.name, slots=intent.slots,
                                                            confidence=intent.confidence))

@@ -91,10 +91,12 @@ class AssistantService(pb_grpc.AssistantServicer):
         """A new utterance on this tier's model and decode pool: the one decoding
         path of every front (gRPC here, Wyoming in ``regional.wyoming``).
         ``on_interim(text)`` gets each newly stable interim text, on the event loop.
-        ``latency_first`` (``StreamConfig.latency_first``): every decode greedy."""
+        ``latency_first`` (``StreamConfig.latency_first``): every decode greedy, and no
+        interim decodes: the device is already waiting for the final, which an interim
+        of the same audio would only slow (a hedge's replay once ran both at once)."""
         beam = LATENCY_FIRST_BEAM if latency_first else None
         return UtteranceAudio(TimedTranscriber(self.transcriber, self.speed, beam), self._pool, self._slots,
-                              on_interim, self.interim_every_s)
+                              on_interim, 0.0 if latency_first else self.interim_every_s)
 
     async def Converse(self, request_iterator, context: grpc.aio.ServicerContext):
         if self.active_streams >= self.max_streams:

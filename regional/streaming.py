@@ -2,7 +2,8 @@
 arrives, and a final decode started early when the device reports a pause.
 
 - **Interim results.** Every ``interim_every_s`` of new audio the growing
-  buffer is decoded again, when a decode worker is free (finals come first).
+  buffer is decoded again, when a decode worker is free (finals come first)
+  and no early decode of a pause stands.
   Interim text is stabilised with LocalAgreement-2 (Macháček, Dabre and Bojar,
   "Turning Whisper into Real-Time Transcription System", 2023): a word is
   shown once two consecutive decodes agree on it and everything before it, so
@@ -111,7 +112,9 @@ class UtteranceAudio:
         # replaying the kept audio at once): its interim decode would only slow the final's.
         due = (self._interim_every and self.samples - self._interim_at >= self._interim_every
                and len(chunk) < self._interim_every)
-        if due and self._interim is None and self._slots.busy < self._slots.workers:
+        # Nor while a pause's early decode stands: it is the text that matters now, and
+        # an interim of the same audio beside it would slow it (2 cores) and the final.
+        if due and self._interim is None and self._speculation is None and self._slots.busy < self._slots.workers:
             self._interim_at = self.samples
             self._interim = self._decode(self.audio())
             self._interim.add_done_callback(self._interim_done)

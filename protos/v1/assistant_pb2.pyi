@@ -126,18 +126,20 @@ class ConverseResponse(_message.Message):
     def __init__(self, utterance_id: _Optional[str] = ..., tier: _Optional[str] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., timings: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ..., trace_id: _Optional[str] = ..., sent_ms: _Optional[float] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., provisional: _Optional[_Union[Provisional, _Mapping]] = ...) -> None: ...
 
 class Provisional(_message.Message):
-    __slots__ = ("hint", "audio_ms", "transcript", "intent", "reply")
+    __slots__ = ("hint", "audio_ms", "transcript", "intent", "reply", "acts")
     HINT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_MS_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     INTENT_FIELD_NUMBER: _ClassVar[int]
     REPLY_FIELD_NUMBER: _ClassVar[int]
+    ACTS_FIELD_NUMBER: _ClassVar[int]
     hint: int
     audio_ms: float
     transcript: Transcript
     intent: Intent
     reply: Reply
-    def __init__(self, hint: _Optional[int] = ..., audio_ms: _Optional[float] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ...) -> None: ...
+    acts: bool
+    def __init__(self, hint: _Optional[int] = ..., audio_ms: _Optional[float] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., intent: _Optional[_Union[Intent, _Mapping]] = ..., reply: _Optional[_Union[Reply, _Mapping]] = ..., acts: _Optional[bool] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("received_ms", "final_due_ms")

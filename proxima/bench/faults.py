@@ -11,13 +11,15 @@ restarted on its port between two utterances; the second is measured).
 
 Per kind: ``{"utterances": n, "answered": a, "by_tier": {...}, "words_lost":
 w, "added_latency_ms": {"p50": x, "p95": x}, "hedges": h, "extra_bytes": b,
-"causes": {...}}``. ``words_lost`` counts words of
+"causes": {...}, "provisional_answers": p}``. ``words_lost`` counts words of
 the answering tier's no-fault transcript missing from the answer (jiwer
 deletions); added latency is speech end -> reply over the no-fault regional
 run of the same clip. ``hedges`` counts tiers started early because the one
 before stalled or was late (``device.hedge``), ``causes`` how many of each
 cause ("stalled", "late"; failovers on an error or a deadline count under
-their status); ``extra_bytes`` is the mean audio payload uplinked per
+their status); ``provisional_answers`` how many late tiers answered with their
+standing provisional result instead (``Attempt.standing_answer``: no hedge,
+no decode from scratch); ``extra_bytes`` is the mean audio payload uplinked per
 utterance beyond the no-fault run's (resends to the next tier). The device
 runs the remote-only policy, so only the uplink is measured, and clips play in
 real time (faults strike mid-speech).
@@ -109,7 +111,7 @@ def _words_lost(expected: str, got: str) -> int:
 def _cause(failover: str) -> str:
     """What one failover line says happened: "stalled", "late", or the status (e.g. "DEADLINE_EXCEEDED")."""
     detail = failover.split(": ", 1)[1] if ": " in failover else failover
-    if detail.startswith("hedged to "):
+    if detail.startswith(("hedged to ", "provisional answer ")):
         return detail.split("(", 1)[1].split(":", 1)[0]
     return detail.split(" ", 1)[0]
 
@@ -130,7 +132,7 @@ def run(opts: BenchOptions) -> dict:
                 baseline_bytes[clip] = device.uplink.bytes_sent - before
             device.close()
         for kind in KINDS:
-            answered, by_tier, lost, added, hedges, extra, causes = 0, {}, 0, [], 0, [], {}
+            answered, by_tier, lost, added, hedges, extra, causes, promoted = 0, {}, 0, [], 0, [], {}, 0
             for clip in clips:
                 with _regional(kind) as (address, strike, between):
                     device = _device(address, cloud.address)
@@ -147,6 +149,7 @@ def run(opts: BenchOptions) -> dict:
                 if r is None or r.route not in ("regional", "cloud"):
                     continue
                 for line in r.failovers:
+                    promoted += ": provisional answer (" in line
                     cause = _cause(line)
                     causes[cause] = causes.get(cause, 0) + 1
                 answered += 1
@@ -155,7 +158,8 @@ def run(opts: BenchOptions) -> dict:
                 added.append(r.latency_ms["speech_end_to_reply"] - baseline["regional", clip].latency_ms["speech_end_to_reply"])
             report[kind] = {"utterances": len(clips), "answered": answered, "by_tier": by_tier,
                             "words_lost": lost, "added_latency_ms": percentiles(added), "hedges": hedges,
-                            "extra_bytes": round(sum(extra) / len(extra)) if extra else 0, "causes": causes}
+                            "extra_bytes": round(sum(extra) / len(extra)) if extra else 0, "causes": causes,
+                            "provisional_answers": promoted}
     report["replay"] = "fast" if opts.fast else "real time"
     return report
 

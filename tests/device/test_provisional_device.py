@@ -25,6 +25,7 @@ from device.pipeline import Pipeline
 from device.source import read_audio
 from device.speech import ReplyVoice
 from device.tts import Synthesizer
+from proxima.tiers import TierProcess
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from common.audio import FRAME_SAMPLES, SAMPLE_RATE
 from spoken import silence, spoken
@@ -182,6 +183,42 @@ def test_a_command_from_the_tier_is_carried_out_once_on_the_final(tiers, make):
     assert pipeline.skills.home.shopping_list.count("bread") == 1
     assert [s.name for s in r.spans].count("device.skill") == 1
     assert pipeline.router.provisionals["used"] == 1
+
+
+@pytest.fixture(scope="module")
+def never_replying():
+    """A regional tier that reads and acknowledges every stream, sends its provisional
+    results, and never its final (``--fault never-reply``)."""
+    with TierProcess("regional", extra_args=("--fault", "never-reply")) as tier:
+        yield tier.address
+
+
+def test_a_late_tier_s_standing_provisional_result_is_the_answer(never_replying, tiers, make):
+    """Only silence followed the hint and the answer acts on nothing: it is the final's
+    answer, so the device takes it once the final is late, with no hedge and no decode
+    from scratch on the cloud."""
+    pipeline = make(never_replying, tiers["cloud"])
+    gate = Gate()
+    r, = replay(pipeline, spoken("What is the weather in Berlin tomorrow?"), gate, silence(1.5))
+    assert r.route == "regional" and "Berlin" in r.reply and r.error is None, (r.route, r.failovers)
+    assert r.reply == gate.seen
+    assert len(r.failovers) == 1 and "provisional answer (late: no final" in r.failovers[0], r.failovers
+    assert pipeline.uplink.hedges == 0 and pipeline.uplink.hedge_bytes == 0, "the cloud was never asked"
+    assert not pipeline.uplink.health[never_replying].available, "late: the next utterance skips it"
+
+
+def test_a_late_tier_s_provisional_result_that_acts_is_not_taken(never_replying, tiers, make):
+    """The tier's skill acts on a shopping-list command (``Provisional.acts``), which
+    only a final may do: the late tier is hedged, the cloud answers, and the item is
+    added once."""
+    pipeline = make(never_replying, tiers["cloud"], policy="remote-only")
+    gate = Gate()
+    gate.check = lambda: _assert_not_added(pipeline)
+    r, = replay(pipeline, spoken("Add butter to my shopping list."), gate, silence(1.5))
+    assert gate.seen is not None, "the provisional result came"
+    assert r.route == "cloud" and r.intent.name == "HassShoppingListAddItem", (r.route, r.failovers)
+    assert "hedged to cloud (late" in r.failovers[0], r.failovers
+    assert pipeline.skills.home.shopping_list.count("butter") == 1
 
 
 def _assert_not_added(pipeline: Pipeline) -> None:

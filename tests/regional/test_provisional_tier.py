@@ -66,6 +66,7 @@ def test_a_provisional_result_answers_the_audio_up_to_the_hint_and_the_final_con
     assert "berlin" in p.transcript.text.lower() and not p.transcript.is_final
     assert p.intent.name == "GetWeather" and p.intent.slots["place"].lower().startswith("berlin")
     assert "Berlin" in p.reply.text
+    assert p.HasField("acts") and not p.acts, "a question acts on nothing: a late final may be replaced by it"
     carrying = next(r for r in responses if r.HasField("provisional"))
     assert not carrying.HasField("transcript"), "a provisional result is no interim result"
     assert carrying.utterance_id == "u-provisional" and carrying.tier == "regional"
@@ -100,6 +101,7 @@ def test_a_command_is_foreseen_not_carried_out_and_the_final_carries_it_out_once
     (p,) = provisionals(responses)
     assert p.intent.name == "HassShoppingListAddItem" and p.intent.slots["item"].lower() == "pancakes"
     assert p.reply.text == "Added pancakes to your shopping list."
+    assert p.acts, "the tier's shopping list changes: only the final may answer it"
     assert responses[-1].reply.text == p.reply.text, "the provisional result added nothing: the final did"
     again = converse(tiers["regional"], steps)
     assert provisionals(again)[0].reply.text == again[-1].reply.text == "Pancakes is already on your shopping list."
