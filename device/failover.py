@@ -6,6 +6,9 @@ tier starts (a load-balanced target first gets another try on another
 replica). When the head stalls or is late (``device.hedge``) the next tier
 starts too, but the head keeps running: the first final wins and every other
 stream is cancelled. Each stream's fixed result deadline stays the backstop.
+A head that is late, or fails once the audio has ended, after its provisional
+result for the last pause came is answered by that result instead when it may
+stand for the final (``Attempt.standing_answer``): no next tier is needed.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ class Failover:
                 if a.result is not None:
                     self._win(a)
                     return
-                self._failed(a)
+                if self._failed(a):
+                    return
             if not s._live or self._watch():
                 return
 
@@ -88,21 +92,26 @@ class Failover:
             return self._start(tier, address, hedge)
         return None
 
-    def _failed(self, a: Attempt) -> None:
+    def _failed(self, a: Attempt) -> bool:
+        """Fail over from ``a``; True when its standing provisional result settled the
+        utterance instead (it failed after end of audio: a missed deadline, a restart)."""
         err = a.error
         code = err.code()
         if code == grpc.StatusCode.CANCELLED and a.timed_out:
             code = grpc.StatusCode.DEADLINE_EXCEEDED
         if code == grpc.StatusCode.CANCELLED and a.abandoned and not a.timed_out:
-            return  # we stopped it ourselves
+            return False  # we stopped it ourselves
+        if a is self.head and code in FAILOVER_CODES and (answer := a.standing_answer()) is not None:
+            self._provisional_answer(a, answer, f"{code.name}: {err.details()}")
+            return True
         self.s.errors.append(f"{a.tier} at {a.address}: {code.name} ({err.details()})")
         health = self.up.health[a.address]
         if code not in FAILOVER_CODES:
             self.give_up = True  # no other tier would fix it; a stream still running may yet answer
-            return
+            return False
         if a is not self.head:  # a hedge already runs on the next tier
             health.record_failure()
-            return
+            return False
         # Only a balanced target tries again (another replica): and only after one
         # replica failed fast. A missed deadline has spent the tier's budget; a
         # channel with no ready replica has none to offer.
@@ -110,9 +119,10 @@ class Failover:
                  and self.tries[a.address] < self.up.attempts(a.address))
         if retry:
             self._start(a.tier, a.address, a.hedge)
-            return
+            return False
         health.record_failure()  # the target as a whole failed (every replica behind it, when balanced)
         self._start_next(hedge=False)
+        return False
 
     def _watch(self) -> bool:
         """Enforce each stream's fixed deadline; hedge a head that stalled or is late, or
@@ -149,8 +159,9 @@ class Failover:
         return False
 
     def _provisional_answer(self, a: Attempt, answer, cause: str) -> None:
-        """``a`` is late, and its standing provisional result is the answer its final
-        would give: the user gets it now rather than after a hedge's decode from scratch."""
+        """``a`` is late or failed after end of audio, and its standing provisional result
+        is the answer its final would give: the user gets it now rather than after the
+        next tier's decode from scratch."""
         self.s.result_value = answer
         self.s.errors.append(f"{a.tier} at {a.address}: provisional answer ({cause})")
         self.up.health[a.address].record_failure()  # late: later utterances skip it until a probe finds it serving

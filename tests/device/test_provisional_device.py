@@ -3,6 +3,8 @@ synthesized from the tier's provisional result while the end of turn is
 decided, and taken over when the final confirms it; speech that resumes drops
 it (the reply heard is the final's); a tier that sends none (an older one) is
 simply waited for; a command from the tier is carried out once, on the final.
+A tier that is late with its final, or misses its deadline, after a standing
+provisional result that acts on nothing is answered by that result.
 
 The streams are the device's own frames with a gate: at a pause the replay
 waits for the tier's provisional result before the rest of the silence, so
@@ -93,8 +95,8 @@ def synthesizer():
 def make(synthesizer):
     made = []
 
-    def build(regional: str, cloud: str, **kw) -> Pipeline:
-        p = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=(regional,), cloud=cloud), **kw),
+    def build(regional: str, cloud: str, uplink: dict | None = None, **kw) -> Pipeline:
+        p = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=(regional,), cloud=cloud, **(uplink or {})), **kw),
                      voice=ReplyVoice(synthesizer))
         made.append(p)
         return p
@@ -205,6 +207,17 @@ def test_a_late_tier_s_standing_provisional_result_is_the_answer(never_replying,
     assert len(r.failovers) == 1 and "provisional answer (late: no final" in r.failovers[0], r.failovers
     assert pipeline.uplink.hedges == 0 and pipeline.uplink.hedge_bytes == 0, "the cloud was never asked"
     assert not pipeline.uplink.health[never_replying].available, "late: the next utterance skips it"
+
+
+def test_without_hedging_a_missed_deadline_takes_the_standing_provisional_result(never_replying, tiers, make):
+    """The result deadline fails the tier after end of audio; its standing provisional
+    result answers rather than the cloud from scratch."""
+    pipeline = make(never_replying, tiers["cloud"], uplink={"hedge": False})
+    gate = Gate()
+    r, = replay(pipeline, spoken("What time is it in Tokyo?"), gate, silence(1.5))
+    assert r.route == "regional" and "Tokyo" in r.reply and r.reply == gate.seen, (r.route, r.failovers)
+    assert len(r.failovers) == 1 and "provisional answer (DEADLINE_EXCEEDED" in r.failovers[0], r.failovers
+    assert pipeline.uplink.hedges == 0
 
 
 def test_a_late_tier_s_provisional_result_that_acts_is_not_taken(never_replying, tiers, make):
