@@ -93,7 +93,7 @@ class AssistantService(pb_grpc.AssistantServicer):
         ``on_interim(text)`` gets each newly stable interim text, on the event loop.
         ``latency_first`` (``StreamConfig.latency_first``): every decode greedy, and no
         interim decodes: the device is already waiting for the final, which an interim
-        of the same audio would only slow (a hedge's replay once ran both at once)."""
+        of the same audio would only slow."""
         beam = LATENCY_FIRST_BEAM if latency_first else None
         return UtteranceAudio(TimedTranscriber(self.transcriber, self.speed, beam), self._pool, self._slots,
                               on_interim, 0.0 if latency_first else self.interim_every_s)

@@ -95,3 +95,30 @@ def test_the_final_covers_speech_after_the_pause_the_vad_missed(tiers):
     audio = np.concatenate([quiet, np.zeros(8000, np.int16)])
     responses, _ = converse(tiers["regional"], paced(audio, [(12 * 1280, pb.VadEvent.SPEECH_END)], realtime=False))
     assert "room light" in responses[-1].transcript.text.lower(), responses[-1].transcript.text
+
+
+def _interims(responses) -> list[str]:
+    return [r.transcript.text for r in responses if not r.transcript.is_final]
+
+
+def test_no_interim_decode_beside_a_standing_pause(tiers):
+    """A pause reported half a second in and never withdrawn: its early decode stands
+    all along, so the growing buffer is not decoded beside it (the same clip without
+    the pause gets interim results, above), and the final still covers everything."""
+    audio = read_audio(corpus(CLIP))
+    responses, _ = converse(tiers["regional"], paced(audio, [(6 * 1280, pb.VadEvent.SPEECH_END)]))
+    assert _interims(responses) == []
+    assert "dashwood" in responses[-1].transcript.text.lower()
+
+
+def test_a_latency_first_stream_gets_no_interim_results(tiers):
+    """A stream its device waits on (a hedge) is decoded once, greedily, at the end."""
+    def latency_first(requests):
+        config = next(requests)
+        config.config.latency_first = True
+        yield config
+        yield from requests
+
+    responses, _ = converse(tiers["regional"], latency_first(paced(read_audio(corpus(CLIP)))))
+    assert _interims(responses) == []
+    assert "dashwood" in responses[-1].transcript.text.lower()
