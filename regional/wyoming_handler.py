@@ -39,6 +39,10 @@ WIDTHS = range(1, 5)
 """Sample widths accepted, bytes (8- to 32-bit PCM)."""
 CHANNELS = range(1, 33)
 """Channel counts accepted (mixed down to mono)."""
+LINGER_S = 1.0
+"""How long a closing connection still reads what the client sends, s."""
+LINGER_BYTES = 4 << 20
+"""How much a closing connection reads at most before it closes anyway, bytes."""
 
 
 class _Utterance:
@@ -268,7 +272,24 @@ class WyomingHandler(AsyncEventHandler):
             await asyncio.wait_for(self._sender, 2.0)  # what was queued (an error, a transcript) goes out first
         except (asyncio.TimeoutError, ConnectionError, OSError):
             pass
+        await self._linger()
         self.writer.close()
+
+    async def _linger(self) -> None:
+        """Half-close, then read and drop what the client still sends, for at most
+        ``LINGER_S`` s and ``LINGER_BYTES``: closing with bytes unread (the rest of a
+        refused chunk) sends a TCP reset, which can destroy the error event before
+        the client reads it. Apache's lingering close does the same, for the same reason."""
+        try:
+            if self.writer.is_closing() or not self.writer.can_write_eof():
+                return
+            self.writer.write_eof()
+            dropped = 0
+            async with asyncio.timeout(LINGER_S):
+                while dropped < LINGER_BYTES and (chunk := await self.reader.read(64 * 1024)):
+                    dropped += len(chunk)
+        except (asyncio.TimeoutError, ConnectionError, OSError, RuntimeError):
+            pass  # a client that keeps sending (or is gone) is simply closed
 
     def _send(self, event: Event) -> None:
         self._outbox.put_nowait(event)

@@ -223,6 +223,39 @@ def test_a_malformed_header_is_an_error_not_a_silent_close(tier):
     assert header["type"] == "error"
 
 
+def test_the_error_reaches_a_client_still_sending_a_refused_chunk(tier):
+    """The tier refuses an oversize chunk from its header while the payload is still
+    on its way: closing with those bytes unread would reset the connection, and a
+    reset can destroy the error event before the client reads it."""
+    payload = b"\0" * (1 << 20)
+    header = json.dumps({"type": "audio-chunk", "data": FMT, "payload_length": len(payload)}).encode() + b"\n"
+    start = json.dumps({"type": "audio-start", "data": FMT}).encode() + b"\n"
+    host, port = tier.wyoming_address.rsplit(":", 1)
+    for _ in range(5):
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(start + header + payload[:256 * 1024])
+            time.sleep(0.1)  # the tier has refused it by now; the rest is still to come
+            try:
+                s.sendall(payload[256 * 1024:])
+            except OSError:
+                pass  # the tier may stop reading after a while: the error must still be there
+            reply = b""
+            try:
+                while chunk := s.recv(65536):
+                    reply += chunk
+            except ConnectionResetError:
+                pytest.fail(f"the connection was reset after {len(reply)} bytes of the reply")
+        events = []
+        while reply:
+            line, _, reply = reply.partition(b"\n")
+            got = json.loads(line)
+            n = got.get("data_length") or 0
+            events.append((got["type"], json.loads(reply[:n]) if n else {}))
+            reply = reply[n + (got.get("payload_length") or 0):]
+        assert events[-1][0] == "error" and events[-1][1]["code"] == "chunk-too-large", events
+    wait_idle(tier)
+
+
 def test_a_client_that_vanishes_mid_utterance_frees_its_slot(tier):
     audio = read_audio(corpus(AUSTEN_0880))
 
