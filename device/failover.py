@@ -133,6 +133,12 @@ class Failover:
             due = a.due()
             if due is not None and now > due and not a.timed_out:
                 a.stop(timed_out=True)
+        for a in self.s._live:
+            # A hedged tier whose provisional result came after the hedge started: it
+            # stands for that tier's final, and beats the next tier's decode from scratch.
+            if a.hedged and (answer := a.standing_answer()) is not None:
+                self._provisional_answer(a, answer, "late: a standing provisional result after the hedge")
+                return True
         head = self.head
         if not self.up.cfg.hedge or head is None or head.hedged or head.done or head.timed_out:
             return False

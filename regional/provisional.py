@@ -13,14 +13,17 @@ final reuses the provisional's understanding: the same intent, and the same
 reply unless its skill acts (a home command is carried out now, for real,
 once). Otherwise the final is worked out afresh, as with no provisional. A
 SPEECH_RESUMED withdraws the early decode, so no provisional is sent for it
-and the final never reuses it.
+and the final never reuses it. A provisional made after the end of audio still
+goes out while the final is being worked out (:func:`until_final`): a device
+whose tier's final is late may answer with it (``device.attempt.Attempt.standing_answer``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 from protos.v1 import assistant_pb2 as pb
 from common.asr import AsrResult
@@ -109,3 +112,22 @@ def answer(provisionals: Provisionals | None, asr: AsrResult, intent: Intent | N
     if foreseen is not None and not foreseen.acts:
         return foreseen.intent, foreseen.reply
     return skills.answer(intent, asr.text, time_zone, tier)
+
+
+async def until_final(final: asyncio.Future, outbox: asyncio.Queue) -> AsyncIterator[pb.ConverseResponse]:
+    """The provisional results put into ``outbox`` (the stream's way out) while
+    ``final`` (the final decode) runs, as they come; none once it is done, since the
+    final then carries the answer. Cancels ``final`` if the caller stops first (the
+    client cancelled). Anything else in ``outbox`` after the end of audio is dropped."""
+    taken = None
+    try:
+        while not final.done():
+            taken = asyncio.ensure_future(outbox.get())
+            await asyncio.wait((final, taken), return_when=asyncio.FIRST_COMPLETED)
+            if taken.done() and not final.done() and isinstance(item := taken.result(), pb.ConverseResponse) \
+                    and item.HasField("provisional"):
+                yield item
+    finally:
+        for pending in (taken, final):
+            if pending is not None and not pending.done():
+                pending.cancel()

@@ -170,7 +170,12 @@ class AssistantService(pb_grpc.AssistantServicer):
         timings: list[pb.StageTiming] = []
 
         with self._stage(f"{self.tier}.asr", parent, ms, timings) as span:
-            asr = await utterance.final()
+            final = asyncio.ensure_future(utterance.final())
+            if stream.provisionals is not None:
+                async for response in provisional.until_final(final, stream.outbox):
+                    response.sent_ms = ms()
+                    yield response
+            asr = await final
             span.set_attribute("proxima.audio_ms", asr.audio_ms)
             span.set_attribute("proxima.speculated", utterance.speculated)
             span.set_attribute("proxima.redecoded", utterance.redecoded)
@@ -218,7 +223,7 @@ class AssistantService(pb_grpc.AssistantServicer):
         outbox: asyncio.Queue = asyncio.Queue()
         utterance = self.utterance_audio(lambda text: outbox.put_nowait(pb.ConverseResponse(
             utterance_id=uid, tier=self.tier, transcript=pb.Transcript(text=text))), config.latency_first)
-        stream.utterance = utterance
+        stream.utterance, stream.outbox = utterance, outbox
         if config.provisional_results:
             stream.provisionals = provisional.Provisionals(self.parser, self.tier, uid, config.device.time_zone,
                                                            outbox.put_nowait)
@@ -362,6 +367,8 @@ class _Stream:
     """The client sent a Cancel (the stream ends with no reply)."""
     provisionals: "provisional.Provisionals | None" = None
     """Its provisional results, when the client asked for them."""
+    outbox: asyncio.Queue | None = None
+    """Its way out for interim and provisional results (``_take_audio``)."""
 
     def ms(self) -> float:
         """Time since the call began, ms."""

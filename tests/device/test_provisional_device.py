@@ -219,6 +219,16 @@ def test_without_hedging_a_missed_deadline_takes_the_standing_provisional_result
     assert pipeline.uplink.hedges == 0
 
 
+def test_a_provisional_result_that_comes_after_the_end_of_audio_still_answers_a_late_tier(never_replying, tiers, make):
+    """No gate: the replay outruns the tier's early decode, so its provisional result
+    comes only after the end of audio (the tier sends it while its final is held).
+    It answers at the late deadline, or after the hedge if it came later still."""
+    pipeline = make(never_replying, tiers["cloud"])
+    r, = replay(pipeline, spoken("What is the weather in Berlin tomorrow?"), silence(1.5))
+    assert r.route == "regional" and "Berlin" in r.reply and r.error is None, (r.route, r.failovers)
+    assert len(r.failovers) == 1 and "provisional answer (late: " in r.failovers[0], r.failovers
+
+
 def test_a_late_tier_s_provisional_result_that_acts_is_not_taken(never_replying, tiers, make):
     """The tier's skill acts on a shopping-list command (``Provisional.acts``), which
     only a final may do: the late tier is hedged, the cloud answers, and the item is

@@ -1,6 +1,7 @@
 """Provisional results on a real tier: the answer to the audio up to a SPEECH_END
 hint, sent before the audio ends, worked out without acting; withdrawn by
-SPEECH_RESUMED; confirmed by the final; never sent to a client that did not ask."""
+SPEECH_RESUMED; confirmed by the final; never sent to a client that did not ask;
+sent after the end of audio too, while the final is still being worked out."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import threading
 
 import grpc
 import numpy as np
+import pytest
 
 from common.contract import stream_config
 from protos.v1 import assistant_pb2 as pb
 from protos.v1 import assistant_pb2_grpc as pb_grpc
 from common.audio import to_bytes
+from proxima.tiers import TierProcess
 from spoken import silence, spoken
 
 END, RESUMED = pb.VadEvent.SPEECH_END, pb.VadEvent.SPEECH_RESUMED
@@ -114,3 +117,42 @@ def test_a_client_that_does_not_ask_gets_no_provisional_result(tiers):
     assert provisionals(responses) == []
     assert all(r.HasField("transcript") for r in responses), "an older client sees only what it always saw"
     assert "Berlin" in responses[-1].reply.text
+
+
+@pytest.fixture(scope="module")
+def never_replying():
+    """A tier that takes every stream and never works out its final (``--fault never-reply``)."""
+    with TierProcess("regional", extra_args=("--fault", "never-reply")) as tier:
+        yield tier.address
+
+
+def test_a_provisional_result_made_after_the_end_of_audio_still_comes_while_the_final_is_held(never_replying):
+    """The hint, its silence and the end of audio all at once: the early decode ends
+    only after the tier read the end of audio. Its provisional result must still go
+    out, since a device whose final is late may answer with it."""
+    question = spoken("What is the weather in Berlin tomorrow?")
+
+    def requests():
+        config = stream_config("u-after-end", "hey_mycroft", "en", "test", "", "")
+        config.provisional_results, config.progress_interval_ms = True, 100
+        yield pb.ConverseRequest(config=config)
+        for i in range(0, len(question), 1280):
+            yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(question[i:i + 1280])))
+        yield pb.ConverseRequest(vad=pb.VadEvent(kind=END))
+        yield pb.ConverseRequest(audio=pb.AudioChunk(data=to_bytes(silence(0.5))))
+        yield pb.ConverseRequest(end_of_audio=pb.EndOfAudio())
+
+    seen = []
+    with grpc.insecure_channel(never_replying) as ch:
+        call = pb_grpc.AssistantStub(ch).Converse(requests(), timeout=30)
+        for r in call:
+            seen.append(r)
+            if r.HasField("provisional"):
+                call.cancel()
+                break
+    kinds = ["end-ack" if r.progress.HasField("final_due_ms") else "provisional" if r.HasField("provisional")
+             else "other" for r in seen]
+    assert kinds[-1] == "provisional", kinds
+    assert "end-ack" in kinds, "the tier read the end of audio before the early decode ended"
+    p = seen[-1].provisional
+    assert p.hint == 1 and "Berlin" in p.reply.text and not p.acts
