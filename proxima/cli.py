@@ -300,7 +300,7 @@ def _bench(args) -> int:
     opts = bench.BenchOptions(out=args.out, fast=args.fast)
     if args.corpus:
         opts = replace(opts, corpus=args.corpus)
-    extra = {"streams": args.streams} if args.kind == "load" else {}
+    extra = {"streams": args.streams, "rounds": args.rounds} if args.kind == "load" else {}
     if args.kind in ("latency", "report"):
         from proxima.netsim import parse_rtt
 
@@ -309,6 +309,7 @@ def _bench(args) -> int:
         if args.kind != "load" or args.replicas < 2 or args.streams < 1:
             raise UsageError("--replicas is for bench load, with at least 2 replicas (one is killed) and 1 stream")
         extra["replicas"] = args.replicas
+        del extra["rounds"]
     print(bench.render(bench.run(args.kind, opts, **extra), args.json), flush=True)
     return 0
 

@@ -199,6 +199,9 @@ def _bench(b: argparse.ArgumentParser) -> None:
     b.add_argument("--out", type=Path, default=Path("bench_out"), help="directory for plots (default: bench_out)")
     b.add_argument("--fast", action="store_true", help="replay as fast as possible instead of in real time")
     b.add_argument("--streams", type=t.count, default=6, help="bench load: up to this many concurrent streams")
+    b.add_argument("--rounds", type=t.count, default=1,
+                   help="bench load: run the top level (--streams at once) this many times, "
+                        "to count false hedges over streams x rounds streams")
     b.add_argument("--rtt-ms", type=t.rtt, action="append", default=[], metavar="TIER=MS",
                    help="bench latency and report: simulated round trip to regional or cloud, ms "
                         "(default regional=15 cloud=120; 0: none)")

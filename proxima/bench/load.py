@@ -89,24 +89,32 @@ def _stream(address: str, clip: Clip, out: list, i: int) -> None:
         out[i] = None
 
 
-def run(opts: BenchOptions, streams: int = 6, replicas: int | None = None, max_clip_s: float | None = None) -> dict:
-    """Streams 1..``streams`` against one tier; with ``replicas``, the
-    scale-out run of ``proxima.bench.replicas`` instead."""
+def _round(address: str, prepared: list[Clip], n: int, first: int) -> list:
+    """``n`` streams at once, clips from index ``first`` on; the answered ones' figures."""
+    out: list = [None] * n
+    threads = [threading.Thread(target=_stream, args=(address, prepared[(first + i) % len(prepared)], out, i))
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [o for o in out if o is not None]
+
+
+def run(opts: BenchOptions, streams: int = 6, replicas: int | None = None, max_clip_s: float | None = None,
+        rounds: int = 1) -> dict:
+    """Streams 1..``streams`` against one tier, the top level ``rounds`` times (so a
+    false-hedge rate of 1 in 100 can be told from 0: ``streams * rounds`` >= 100); with
+    ``replicas``, the scale-out run of ``proxima.bench.replicas`` instead."""
     if replicas is not None:
         return run_replicas(opts, replicas, streams, max_clip_s)
     prepared = prepared_clips(opts, max_clip_s)
     report = []
     with TierProcess("regional") as tier:
         for n in range(1, streams + 1):
-            out: list = [None] * n
-            threads = [threading.Thread(target=_stream, args=(tier.address, prepared[i % len(prepared)], out, i))
-                       for i in range(n)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            done = [o for o in out if o is not None]
-            report.append({"streams": n, "answered": len(done),
+            runs = rounds if n == streams else 1
+            done = [d for r in range(runs) for d in _round(tier.address, prepared, n, r * n)]
+            report.append({"streams": n, "runs": n * runs, "answered": len(done),
                            "speech_end_to_final_ms": percentiles([d[0] for d in done]),
                            "end_of_audio_to_final_ms": percentiles([d[2] for d in done]),
                            "rtf": round(float(np.mean([d[1] for d in done])), 3) if done else None,
