@@ -35,9 +35,10 @@ from common import codec
 from common.audio import SAMPLE_RATE
 from common.contract import CODEC_OF_ENCODING, MAX_AUDIO_S, MAX_CHUNK_BYTES
 from common.nlu import COMMANDS, IntentParser
-from common.tracing import HOP_ATTRIBUTE, extract_context, trace_id_hex
+from common.tracing import extract_context, trace_id_hex
 from regional.config import ServerConfig
 from regional.decode_speed import DecodeSpeed, TimedTranscriber
+from regional.stage import Stage
 from regional.metrics import TierMetrics
 from regional import provisional
 from regional.streaming import DecodeSlots, UtteranceAudio
@@ -307,7 +308,7 @@ class AssistantService(pb_grpc.AssistantServicer):
             )
 
     def _stage(self, name, parent, ms, timings):
-        return _Stage(self._tracer, name, self.tier, parent, ms, timings)
+        return Stage(self._tracer, name, self.tier, parent, ms, timings)
 
 
 PROGRESS_INTERVAL_MS = (100, 1000)
@@ -385,28 +386,3 @@ class _Refused(Exception):
 
 class _Idle(Exception):
     """The client sent nothing for the idle timeout (DEADLINE_EXCEEDED with this message)."""
-
-
-class _Stage:
-    """A span plus the matching StageTiming for the response, both from the same
-    clock readings: the span in the tier's trace and the stage the device places
-    on its timeline have one start and one length."""
-
-    def __init__(self, tracer, name, hop, parent, ms, timings):
-        self._tracer, self._parent, self._hop = tracer, parent, hop
-        self.name, self._ms, self._timings = name, ms, timings
-
-    def __enter__(self):
-        self._start, self._wall_ns = self._ms(), time.time_ns()
-        self._span = self._tracer.start_span(self.name, context=self._parent, start_time=self._wall_ns,
-                                             attributes={HOP_ATTRIBUTE: self._hop})
-        self._use = trace.use_span(self._span)  # current span; an exception is recorded on it
-        return self._use.__enter__()
-
-    def __exit__(self, *exc):
-        took_ms = self._ms() - self._start
-        self._timings.append(pb.StageTiming(name=self.name, start_ms=self._start, duration_ms=took_ms))
-        try:
-            return self._use.__exit__(*exc)
-        finally:
-            self._span.end(end_time=self._wall_ns + round(took_ms * 1e6))
