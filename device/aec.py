@@ -95,9 +95,12 @@ REFERENCE_GAIN = 0.2
 path AEC3 assumes the echo as loud as the far end and suppresses everything under it, so with
 little or no echo in the room (headphones, a distant speaker) it removed the user's own wake
 word over a reply: with the reply at its own level the user's "hey mycroft" got through 3 of 10
-times offline with no echo, at 0.2 10 of 10. The linear filter makes up the gain: at -6 dB of
-echo it removes 37 dB either way, at +6 dB 22 dB (tests/device/test_aec.py). In the stand-in
-room at -6 dB, barge-in with the reply's own word: 17/20 at 0.2, 15/20 at 1.0."""
+times offline with no echo, at 0.2 10 of 10. The linear filter makes up the gain, but not much
+more than that: ``proxima bench echo`` (2026-12-03), echo removed after the reply's first
+second at echo 0 / +6 / +12 dB over the user (-20 dBFS): at 0.2 40, 20, 14-20 dB; at 0.1 8-15,
+5-9, 6-7 dB. Barge-ins there (31 users, with the raw path of ``device/echo.py``) at no echo /
+-12 / -6 / 0 dB: 0.2: 23, 31, 29, 20; 0.1: 30, 31, 28, 28. A loud speaker's echo must go, so
+0.2; the raw path is what lets a user through a canceller that removed them."""
 WINDOW_MS = 1000.0
 """The stretch before a detection's end whose energies :meth:`EchoCanceller.near_end_db` compares, ms."""
 
@@ -163,6 +166,9 @@ class EchoCanceller:
         self._history_ms = history_s * 1000.0
         self.chunks = 0
         """10 ms microphone chunks cancelled (not passed through) so far."""
+        self.raw: AudioFrame | None = None
+        """The microphone frame, before cancellation, of the frame :meth:`frames` yielded last;
+        None when that frame passed through unchanged (no reply around it)."""
 
     # The far end: PortAudio's output callback thread.
 
@@ -258,14 +264,28 @@ class EchoCanceller:
         self._arrivals.clear()
         self._energy.clear()
         self._epoch = None
+        self.raw = None
         try:
             for frame in frames:
                 self._observe(frame, now())
-                yield AudioFrame(self.process(frame.samples, frame.start_ms), frame.start_ms)
+                cleaned = self.process(frame.samples, frame.start_ms)
+                self.raw = None if cleaned is frame.samples else frame
+                yield AudioFrame(cleaned, frame.start_ms)
         finally:
             close = getattr(frames, "close", None)
             if close is not None:
                 close()
+
+    def reply_ms(self, end_ms: float) -> float | None:
+        """Where stream time ``end_ms`` falls in the latest reply started by then: ms since its
+        first sample was handed to the output (the room's delay and the output's latency come on
+        top); None before the stream's clock is known or any reply started."""
+        if self._epoch is None:
+            return None
+        t = self._epoch + end_ms / 1000.0
+        with self._lock:
+            starts = [p.start for p in self._playbacks.values() if p.start <= t]
+        return (t - max(starts)) * 1000.0 if starts else None
 
     def near_end_db(self, end_ms: float, window_ms: float = WINDOW_MS) -> float | None:
         """Energy of the cancelled microphone over that of the microphone, dB, over the

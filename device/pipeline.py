@@ -87,7 +87,8 @@ class Pipeline:
             last_end = frame.end_ms
             detection = self.wake.process(frame)
             if self.echo is not None:
-                detection = self.echo.judge(detection)
+                detection = self.echo.judge(detection) or self.echo.judge_raw(
+                    self.aec.raw if self.aec is not None else None)
             if on_frame is not None:
                 on_frame(frame)
             if utt is None:

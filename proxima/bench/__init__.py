@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 KINDS = {
     "frontend": "proxima.bench.frontend",
     "wake": "proxima.bench.wake",
+    "echo": "proxima.bench.echo",
     "noise": "proxima.bench.noise",
     "endpoint": "proxima.bench.endpoint",
     "local": "proxima.bench.local",

@@ -30,6 +30,7 @@ from proxima.bench.plots import plot_latency, plot_load
 
 SETTINGS: dict[str, tuple[dict, dict, str]] = {
     "frontend": ({"limit": 5}, {}, "5 clips of each kind"),
+    "echo": ({"limit": 10}, {}, "10 alexa speakers and 10 onsets of the hey mycroft one, in each echo level"),
     "endpoint": ({"fast": True, "limit": 5}, {}, "5 speech clips, replayed as fast as possible: its figures "
                                                   "are in stream time, so pacing changes nothing but the wall time"),
     "local": ({"limit": 1}, {}, "one clip of each set"),

@@ -48,6 +48,8 @@ import soxr
 from scipy.signal import fftconvolve
 from sounddevice import CallbackStop, PortAudioError
 
+from proxima.bench.echo import impulse_response
+
 PA_INVALID_SAMPLE_RATE = -9997
 PA_INVALID_CHANNEL_COUNT = -9998
 
@@ -316,13 +318,8 @@ class StandInSoundDevice:
         self.outputs.clear()
 
     def _impulse_response(self, rate: int) -> np.ndarray:
-        """The direct sound, then reflections: fixed noise decaying 60 dB over ``echo_reverb_ms``,
-        half the direct sound's energy in all (a direct-to-reverberant ratio of 3 dB)."""
-        n = max(1, round(self.echo_reverb_ms / 1000.0 * rate))
-        tail = np.random.default_rng(17).standard_normal(n) * np.exp(-6.9 * np.arange(n) / n)
-        tail *= np.sqrt(0.5 / np.sum(tail ** 2))
-        tail[0] = 1.0
-        return tail.astype(np.float32)
+        """The direct sound, then reflections over ``echo_reverb_ms`` (:func:`proxima.bench.echo.impulse_response`)."""
+        return impulse_response(rate, self.echo_reverb_ms)
 
     def from_room(self, start: float, n: int, rate: int) -> np.ndarray:
         """What the room adds to a microphone block of ``n`` samples at ``rate`` starting at ``start``."""

@@ -240,7 +240,7 @@ def test_a_wake_word_while_it_speaks_stops_the_speech(tiers):
         echo = pipeline.echo
         assert [r.route for r in results] == ["regional", "local"], (
             [(r.route, r.transcript) for r in results], f"suppressed {echo.suppressed}, barge-ins {echo.barge_ins}, "
-            f"reply fires {sorted(echo._own)}, scored in {echo.scoring_s} s")
+            f"reply fires {sorted(echo._own.models)}, scored in {echo.scoring_s} s")
         assert results[1].wake_word == "hey_mycroft" and results[1].intent.name == "HassTurnOn"
         first = sd.outputs[0]
         assert first.aborted and not first.completed, "the weather reply was cut short"
