@@ -168,13 +168,13 @@ class _Playing:
     """The speaker, as the echo guard sees it: a reply is heard all through the scene."""
 
     def __init__(self) -> None:
-        self.stopped = False
+        self.stops = 0
 
     def busy(self, tail_s: float = 0.0) -> bool:
         return True
 
     def stop(self) -> None:
-        self.stopped = True
+        self.stops += 1
 
 
 def _frames(audio: np.ndarray) -> list[AudioFrame]:

@@ -34,18 +34,6 @@ def test_the_user_barges_in_and_the_echo_alone_never_does(report):
     assert all(db > 20 for db in level["echo_removed_db"]), "the canceller removes the echo after its first second"
 
 
-def _playing():
-    class Speaker:
-        stopped = 0
-
-        def busy(self, tail_s=0.0):
-            return True
-
-        def stop(self):
-            Speaker.stopped += 1
-    return Speaker()
-
-
 @pytest.mark.timeout(300)
 def test_a_user_the_canceller_removed_is_heard_on_the_raw_microphone():
     """hey_mycroft 0.5 s into a reply that says "hey Mycroft" at 1.9 s, echo at -6 dB: AEC3,
@@ -61,13 +49,13 @@ def test_a_user_the_canceller_removed_is_heard_on_the_raw_microphone():
                                                                           "alexa": len(samples) / 16000})
             if u.model == "hey_mycroft"][0]
     detector = WakeWordDetector(WakeConfig())
-    speaker = _playing()
+    speaker = echo._Playing()
     guard = EchoGuard(WakeConfig(), speaker, detector, EchoCanceller())
     guard.expect(reply)
     assert guard.own_voice("hey_mycroft"), "the reply fires hey_mycroft (and scoring it loaded the raw path's models)"
     mic, start = echo._scene(samples, user, -6.0)
     found, out = echo._heard(guard, detector, reply, mic, start)
-    assert [d.model for d in found] == ["hey_mycroft"] and speaker.stopped == 1 and guard.barge_ins == 1
+    assert [d.model for d in found] == ["hey_mycroft"] and speaker.stops == 1 and guard.barge_ins == 1
     lo = user.onset_s * 1000
     assert lo < found[0].end_ms <= lo + len(user.audio) / 16 + echo.WINDOW_TAIL_MS
     detector.reset()
