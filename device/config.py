@@ -90,7 +90,9 @@ class EndpointConfig:
     ends after ``hangover_ms`` of silence. On bench endpoint (22 clips, 2026-12-02)
     smart ended turns 268 ms after speech (p50) against the fixed 640 ms hangover's
     572 ms, cutting the same one clip early (jfk.flac, whose 1.1 s pause follows
-    "And so my fellow Americans", which Smart Turn scores 0.95 complete)."""
+    "And so my fellow Americans", which Smart Turn scores 0.95 complete). With a tier
+    streaming, a complete turn whose words the tier's provisional result did not
+    understand is held to ``turn_fallback_ms`` (``device/endpoint.py``): jfk.flac is heard whole."""
     turn_pause_ms: float = 300.0
     """VAD pause at which Smart Turn is asked, ms. Pipecat asks at 0.2 s; on bench
     endpoint (22 clips) 200 ms cut 5 clips early, 300 and 400 ms the same 1 as the

@@ -10,8 +10,12 @@ With ``endpointing="fixed"`` the utterance ends after ``hangover_ms`` of
 silence. With ``"smart"``, at a pause of ``turn_pause_ms`` Smart Turn
 (``device/turn.py``) judges the last 8 s, once per pause: a complete turn ends
 the utterance at once ("smart_turn"), unless the early transcript plainly goes
-on (:func:`device.turn.unfinished`: "... to consider how"); otherwise silence
-ends it after ``turn_fallback_ms``. With ``semantic``, an early result that is a
+on (:func:`device.turn.unfinished`: "... to consider how") or the tier, asked
+for its provisional result, understood nothing in it (the turn is *held*: its
+answer would be "I can't help with that", and a speaker who paused after "And
+so my fellow Americans" is not cut); otherwise silence ends it after
+``turn_fallback_ms``. Waiting for the tier's understanding costs a question
+nothing: its reply comes from that same provisional result. With ``semantic``, an early result that is a
 confident device command ends the utterance as soon as it is ready ("semantic"),
 in "smart" mode only if Smart Turn also hears a complete turn. Either way no
 speech is lost: the endpoint only says when to stop listening.
@@ -57,6 +61,10 @@ class Endpointer:
         """Smart Turn's latest judgement of this utterance, 0..1; None when not asked."""
         self.vetoes = 0
         """Pauses whose early transcript went on, so Smart Turn's verdict was not taken (this utterance)."""
+        self.held = 0
+        """Pauses Smart Turn judged complete whose text no tier understood (this utterance)."""
+        self._complete = False
+        self._held_at: float | None = None
         self._start_ms = 0.0
         self.speech_end_ms: float | None = None
         """End of the last frame scored as speech, ms; None before any speech."""
@@ -69,8 +77,8 @@ class Endpointer:
         self._start_ms = at_ms
         self.speech_end_ms = None
         self._audio.clear()
-        self._asked_at = self.turn_probability = None
-        self.vetoes = 0
+        self._asked_at = self.turn_probability = self._held_at = None
+        self.vetoes = self.held = 0
 
     def process(self, frame: AudioFrame, early: EarlySource | None = None) -> Endpoint | None:
         """Score ``frame``; an :class:`Endpoint` when the utterance is over.
@@ -117,19 +125,28 @@ class Endpointer:
         return "semantic" if self._ask() else None
 
     def _smart_turn(self, now: float, source: EarlySource | None) -> str | None:
-        """"smart_turn" when, at ``turn_pause_ms`` into a pause, Smart Turn hears a
-        complete turn and the early transcript (waited for, when one is coming)
-        does not go on."""
-        if self._turn is None or self.speech_end_ms is None or self._asked_at == self.speech_end_ms:
+        """"smart_turn" when, from ``turn_pause_ms`` into a pause, Smart Turn hears a
+        complete turn, the early transcript (waited for, when one is coming) does not
+        go on, and no tier said it understood nothing (:attr:`EarlyResult.understood`)."""
+        if self._turn is None or self.speech_end_ms is None:
             return None
         if now - self.speech_end_ms < self.cfg.turn_pause_ms or self._still_sounding():
             return None
         early = source(True) if source is not None else None
-        if early is not None and unfinished(early.transcript):
-            self._asked_at = self.speech_end_ms
-            self.vetoes += 1
+        if self._asked_at != self.speech_end_ms:  # this pause's first look
+            if early is not None and unfinished(early.transcript):
+                self._asked_at, self._complete = self.speech_end_ms, False
+                self.vetoes += 1
+                return None
+            self._ask()
+        if not self._complete:
             return None
-        return "smart_turn" if self._ask() else None
+        if early is not None and early.understood is False:
+            if self._held_at != self.speech_end_ms:
+                self._held_at = self.speech_end_ms
+                self.held += 1
+            return None
+        return "smart_turn"
 
     def _still_sounding(self) -> bool:
         """True when the last ``SOUNDING_MS`` stand above the utterance's noise floor
@@ -144,7 +161,8 @@ class Endpointer:
         """Smart Turn's verdict on the utterance so far (once per pause)."""
         self._asked_at = self.speech_end_ms
         self.turn_probability = self._turn.complete(np.concatenate(self._audio))
-        return self.turn_probability >= self.cfg.turn_threshold
+        self._complete = self.turn_probability >= self.cfg.turn_threshold
+        return self._complete
 
     @property
     def paused(self) -> bool:

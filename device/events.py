@@ -62,6 +62,10 @@ class EarlyResult:
     """Whisper's text of the utterance up to the pause."""
     command: bool = False
     """The text is a device command understood at or above the local confidence threshold."""
+    understood: bool | None = None
+    """Whether anything will answer the text with an intent: True for a confident device
+    command or a tier's provisional result with an intent, False for a provisional result
+    with none; None when no tier was asked or none said in time."""
 
 
 @dataclass(frozen=True)

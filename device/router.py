@@ -72,6 +72,10 @@ class Utterance:
     """The reply of the tier's provisional result for the current pause, being synthesized."""
     finished: bool = False
     """The endpoint's answer is decided: a provisional result that comes later is no use."""
+    understood: bool | None = None
+    """Whether a tier's provisional result for the current pause had an intent; None: none yet."""
+    heard: threading.Event = field(default_factory=threading.Event)
+    """Set when a provisional result for the current pause came (or the endpointer stopped waiting)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Orders a provisional result (a stream's thread) against a resumption and the end (the pipeline's)."""
 
@@ -122,6 +126,8 @@ class Router:
         if utt.paused:
             return
         utt.paused = True
+        utt.understood = None
+        utt.heard.clear()
         if utt.stream is not None:
             utt.stream.speech_end()
         if self.local is not None and self.cfg.policy != "remote-only":
@@ -134,7 +140,7 @@ class Router:
         if not utt.paused:
             return
         with utt.lock:
-            utt.paused, utt.speculation = False, None
+            utt.paused, utt.speculation, utt.understood = False, None, None
             if utt.stream is not None:
                 utt.stream.speech_resumed()
             dropped, utt.foreseen = utt.foreseen, None
@@ -157,6 +163,8 @@ class Router:
             if utt.finished or utt.stream is None or not utt.stream.stands(result.hint):
                 self.provisionals["stale"] += 1
                 return
+            utt.understood = bool(utt.understood) or result.intent is not None
+            utt.heard.set()
             if (self.tts is None or not reply or reply == utt.foreseen or unfinished(result.transcript)
                     or self._answered_here(utt)):
                 return
@@ -192,15 +200,28 @@ class Router:
             self.tts.discard(reply)
 
     def early(self, utt: Utterance, wait: bool = False) -> EarlyResult | None:
-        """The early local result of the current pause; None when none is coming
-        (no pause, or no local path). ``wait``: until it is ready (when the
-        endpointer cannot decide without it; in real time it is usually done)."""
-        if utt.speculation is None:
+        """The early result of the current pause: the local path's text, and whether a
+        tier understood it (:attr:`EarlyResult.understood`); None when none is coming (no
+        pause, or neither a local path nor a stream). ``wait``: until the local result is
+        ready and the tier's provisional result has come, when the endpointer cannot
+        decide without them (in real time both are usually there)."""
+        if utt.speculation is None and utt.stream is None:
             return None
-        if not wait and not utt.speculation.done():
+        if utt.speculation is not None and not wait and not utt.speculation.done():
             return EarlyResult(ready=False)
-        intent, transcript = utt.speculation.result()
-        return EarlyResult(True, transcript, self._confident(intent))
+        intent, transcript = utt.speculation.result() if utt.speculation is not None else (None, "")
+        command = self._confident(intent)
+        return EarlyResult(True, transcript, command, True if command else self._understood(utt, wait))
+
+    def _understood(self, utt: Utterance, wait: bool) -> bool | None:
+        """:attr:`Utterance.understood`, waited for (once per pause, at most the
+        endpointer's fallback silence of wall time) when ``wait``; None when the tier was
+        not asked for provisional results or sent none in that time."""
+        if utt.stream is None or not self.cfg.uplink.provisional:
+            return None
+        if wait and not utt.heard.wait(self.cfg.endpoint.turn_fallback_ms / 1000.0):
+            utt.heard.set()  # gave up on this pause: the next frames decide without it
+        return utt.understood
 
     def finish(self, utt: Utterance, ep: Endpoint) -> UtteranceResult:
         """Decide and answer at the endpoint; returns the utterance's result."""

@@ -17,7 +17,13 @@ utterance. ``smart_turn`` has the same figures for the default end of turn
 (``EndpointConfig()``: Smart Turn v3.2 at a 300 ms pause with the early
 transcript's veto, a confident command ending the turn when Smart Turn agrees,
 1.5 s fallback), and ``smart_turn_pause_ms`` for the same at other pauses;
-``by_reason`` counts which rule ended each clip.
+``by_reason`` counts which rule ended each clip. These are the device's
+decision alone. ``smart_turn_with_tier`` is the product's default as a user
+meets it: the same end of turn under the ``parallel`` policy with a regional
+tier on loopback, whose provisional result at each pause tells the endpointer
+whether anything understood the words so far (``held`` counts the pauses Smart
+Turn judged complete that the tier did not understand, and so waited for the
+fallback silence).
 """
 
 from __future__ import annotations
@@ -26,13 +32,14 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from device.config import DeviceConfig, EndpointConfig
+from device.config import DeviceConfig, EndpointConfig, UplinkConfig
 from device.endpoint import Endpointer
 from device.pipeline import Pipeline
 from device.source import FileSource
 from proxima.bench import REPO, BenchOptions
 from proxima.bench.corpus import load
 from proxima.bench.replays import LEAD_IN_S, behind_wake, percentiles, speech_end_in_clip_ms
+from proxima.tiers import start_tiers
 
 HANGOVERS_MS = (400.0, 640.0, 900.0)
 """Hangover settings compared, ms (640 is the fixed mode's default)."""
@@ -68,7 +75,20 @@ def run(opts: BenchOptions) -> dict:
     finally:
         pipeline.close()
     return {"hangover_ms": report, "smart_turn": learned, "smart_turn_pause_ms": shorter,
-            "replay": "fast" if opts.fast else "real time"}
+            "smart_turn_with_tier": _with_tier(opts, plays, ends), "replay": "fast" if opts.fast else "real time"}
+
+
+def _with_tier(opts: BenchOptions, plays: list, ends: dict) -> dict:
+    """The default end of turn with a regional tier to understand each pause's words."""
+    regional = start_tiers(("regional",))["regional"]
+    try:
+        pipeline = Pipeline(DeviceConfig(uplink=UplinkConfig(regional=(regional.address,))))
+        try:
+            return _measure(pipeline, opts, plays, ends, EndpointConfig().turn_fallback_ms)
+        finally:
+            pipeline.close()
+    finally:
+        regional.stop()
 
 
 def _play(pipeline: Pipeline, opts: BenchOptions, clip: Path, own_wake: bool, tail_s: float):
@@ -81,7 +101,7 @@ def _play(pipeline: Pipeline, opts: BenchOptions, clip: Path, own_wake: bool, ta
 
 def _measure(pipeline: Pipeline, opts: BenchOptions, plays: list, ends: dict, hangover_ms: float) -> dict:
     """Each clip through ``pipeline``: its endpoint against the clip's own end of speech."""
-    latencies, early, split, reasons = [], [], 0, {}
+    latencies, early, split, reasons, held = [], [], 0, {}, 0
     for clip, own_wake in plays:
         if ends[clip] is None:
             continue
@@ -93,8 +113,9 @@ def _measure(pipeline: Pipeline, opts: BenchOptions, plays: list, ends: dict, ha
         speech_end = clip_start + ends[clip]
         decided = last.endpoint.decided_ms
         reasons[last.endpoint.reason] = reasons.get(last.endpoint.reason, 0) + 1
+        held += pipeline.endpointer.held
         if decided < speech_end:
             early.append(clip.name)
         latencies.append(decided - speech_end)
     return {"clips": len(latencies), "speech_end_to_endpoint_ms": percentiles(latencies),
-            "early": len(early), "early_clips": early, "split": split, "by_reason": reasons}
+            "early": len(early), "early_clips": early, "split": split, "by_reason": reasons, "held": held}

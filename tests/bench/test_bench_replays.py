@@ -17,6 +17,11 @@ def test_bench_endpoint_reports_each_hangover():
     assert smart["clips"] == 6 and set(smart) >= {"speech_end_to_endpoint_ms", "early", "early_clips", "by_reason"}
     assert sum(smart["by_reason"].values()) == 6 and set(smart["by_reason"]) <= {"smart_turn", "speech_end", "semantic"}
     assert smart["early"] == len(smart["early_clips"])
+    # jfk.flac's pause after "And so my fellow Americans": Smart Turn alone ends the turn there;
+    # with the tier, which understands nothing in those words, the turn is held and heard whole.
+    with_tier = report["smart_turn_with_tier"]
+    assert with_tier["clips"] == 6 and "jfk.flac" in smart["early_clips"]
+    assert "jfk.flac" not in with_tier["early_clips"] and with_tier["held"] >= 1
 
 
 def test_bench_local_reports_latency_and_bare_asr():

@@ -112,6 +112,7 @@ def test_a_question_s_reply_is_prepared_from_the_provisional_result_and_used(tie
     r, = replay(pipeline, spoken("What is the weather in Berlin tomorrow?"), gate, silence(1.5))
     assert r.route == "regional" and "Berlin" in r.reply
     assert gate.seen == r.reply, "the provisional result's reply was being synthesized during the pause"
+    assert pipeline.endpointer.held == 0, "the tier understood the question: the turn was not held"
     counts = pipeline.router.provisionals
     assert counts["prepared"] >= 1 and counts["used"] == 1 and counts["stale"] == 0, counts
     assert not synthesizer.preparing(r.reply), "the prepared speech was taken over"
@@ -171,6 +172,7 @@ def test_a_tier_that_sends_no_provisional_result_is_waited_for(old_tier, tiers, 
     r, = replay(pipeline, spoken("What is the weather in Berlin tomorrow?"), gate, silence(1.5))
     assert tier.asked == [True], "the device asked"
     assert gate.seen is None and pipeline.router.provisionals["received"] == 0
+    assert pipeline.endpointer.held == 0, "no provisional result: nothing says the words were not understood"
     assert r.route == "regional" and "Berlin" in r.reply and r.error is None
     assert r.speech is not None and r.latency_ms["speech_end_to_first_audio"] is not None
 

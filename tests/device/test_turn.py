@@ -125,3 +125,14 @@ def test_a_confident_command_ends_the_turn_when_smart_turn_agrees():
     assert doubted.reason == "speech_end"
     fixed, _ = _decide(EndpointConfig(endpointing="fixed"), command)  # no model to agree: the command decides
     assert fixed.reason == "semantic"
+
+
+def test_a_complete_turn_no_tier_understood_is_held_to_the_fallback():
+    cfg = EndpointConfig(endpointing="smart", semantic=False)
+    heard = "Turn on the living room light."
+    for understood in (True, None):  # understood, or no tier asked: Smart Turn decides
+        done, endpointer = _decide(cfg, EarlyResult(True, heard, understood=understood))
+        assert done.reason == "smart_turn" and endpointer.held == 0
+    held, endpointer = _decide(cfg, EarlyResult(True, heard, understood=False))
+    assert held.reason == "speech_end" and endpointer.held == 1 and endpointer.turn_probability >= 0.5
+    assert held.decided_ms - held.speech_end_ms >= cfg.turn_fallback_ms
