@@ -63,8 +63,6 @@ class Endpointer:
         """Pauses whose early transcript went on, so Smart Turn's verdict was not taken (this utterance)."""
         self.held = 0
         """Pauses Smart Turn judged complete whose text no tier understood (this utterance)."""
-        self._complete = False
-        self._held_at: float | None = None
         self._start_ms = 0.0
         self.speech_end_ms: float | None = None
         """End of the last frame scored as speech, ms; None before any speech."""
@@ -77,7 +75,7 @@ class Endpointer:
         self._start_ms = at_ms
         self.speech_end_ms = None
         self._audio.clear()
-        self._asked_at = self.turn_probability = self._held_at = None
+        self._asked_at = self.turn_probability = None
         self.vetoes = self.held = 0
 
     def process(self, frame: AudioFrame, early: EarlySource | None = None) -> Endpoint | None:
@@ -125,26 +123,23 @@ class Endpointer:
         return "semantic" if self._ask() else None
 
     def _smart_turn(self, now: float, source: EarlySource | None) -> str | None:
-        """"smart_turn" when, from ``turn_pause_ms`` into a pause, Smart Turn hears a
+        """"smart_turn" when, at ``turn_pause_ms`` into a pause, Smart Turn hears a
         complete turn, the early transcript (waited for, when one is coming) does not
-        go on, and no tier said it understood nothing (:attr:`EarlyResult.understood`)."""
-        if self._turn is None or self.speech_end_ms is None:
+        go on, and no tier said it understood nothing (:attr:`EarlyResult.understood`,
+        also waited for: the pause's verdict is final once taken)."""
+        if self._turn is None or self.speech_end_ms is None or self._asked_at == self.speech_end_ms:
             return None
         if now - self.speech_end_ms < self.cfg.turn_pause_ms or self._still_sounding():
             return None
         early = source(True) if source is not None else None
-        if self._asked_at != self.speech_end_ms:  # this pause's first look
-            if early is not None and unfinished(early.transcript):
-                self._asked_at, self._complete = self.speech_end_ms, False
-                self.vetoes += 1
-                return None
-            self._ask()
-        if not self._complete:
+        if early is not None and unfinished(early.transcript):
+            self._asked_at = self.speech_end_ms
+            self.vetoes += 1
+            return None
+        if not self._ask():
             return None
         if early is not None and early.understood is False:
-            if self._held_at != self.speech_end_ms:
-                self._held_at = self.speech_end_ms
-                self.held += 1
+            self.held += 1
             return None
         return "smart_turn"
 
@@ -161,8 +156,7 @@ class Endpointer:
         """Smart Turn's verdict on the utterance so far (once per pause)."""
         self._asked_at = self.speech_end_ms
         self.turn_probability = self._turn.complete(np.concatenate(self._audio))
-        self._complete = self.turn_probability >= self.cfg.turn_threshold
-        return self._complete
+        return self.turn_probability >= self.cfg.turn_threshold
 
     @property
     def paused(self) -> bool:

@@ -140,7 +140,7 @@ class Router:
         if not utt.paused:
             return
         with utt.lock:
-            utt.paused, utt.speculation, utt.understood = False, None, None
+            utt.paused, utt.speculation = False, None
             if utt.stream is not None:
                 utt.stream.speech_resumed()
             dropped, utt.foreseen = utt.foreseen, None
